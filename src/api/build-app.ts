@@ -1,0 +1,45 @@
+/**
+ * The REST API (§10) as a Fastify app. `buildApp` never listens: tests use `app.inject()`, and
+ * main.ts calls `listen`.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Engine } from '../engine/engine.js';
+import type { Store } from '../store/store.js';
+import type { TaskRegistry } from '../task/task-registry.js';
+import type { TemplateRegistry } from '../template/template-registry.js';
+import { installErrorHandling } from './error-handler.js';
+import { healthRoutes } from './routes/health.js';
+import { taskRoutes } from './routes/tasks.js';
+import { templateRoutes } from './routes/templates.js';
+import { workflowRoutes } from './routes/workflow.js';
+
+/** Everything the routes need. */
+export interface AppDeps {
+  engine: Engine;
+  store: Store;
+  templates: TemplateRegistry;
+  tasks: TaskRegistry;
+  logger: Logger;
+  bodyLimitBytes: number;
+  now?: () => number;
+}
+
+/** Builds the API app (not listening). */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const loggerInstance: FastifyBaseLogger = deps.logger;
+  const app = Fastify({
+    loggerInstance,
+    // One line per HTTP request would drown the engine's own log and cost throughput; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.bodyLimitBytes,
+    routerOptions: { ignoreTrailingSlash: true },
+    return503OnClosing: true,
+  });
+  installErrorHandling(app);
+  await app.register(healthRoutes(deps));
+  await app.register(workflowRoutes(deps), { prefix: '/api/v1' });
+  await app.register(templateRoutes(deps), { prefix: '/api/v1' });
+  await app.register(taskRoutes(deps), { prefix: '/api/v1' });
+  return app;
+}

@@ -1,0 +1,341 @@
+/**
+ * The engine: takes validated requests, runs them, resumes unfinished ones on start (§7), fires
+ * schedules, keeps its leases, and reports every committed change as an event.
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import { conflict, errorMessage, notFound } from '../errors.js';
+import type { RequestValidation } from '../request/validate-request.js';
+import { payloadHash } from '../request/validate-request.js';
+import {
+  isRequestEnded,
+  type ChangeSet,
+  type RequestRecord,
+  type RequestStatus,
+  type RevisionRecord,
+  type Store,
+  type TaskRunRecord,
+} from '../store/store.js';
+import type { TaskRegistry } from '../task/task-registry.js';
+import { compileTemplate } from '../template/compile-template.js';
+import { systemClock, type Clock } from './clock.js';
+import { RequestRunner } from './request-runner.js';
+import { Semaphore } from './semaphore.js';
+import { WriteQueue } from './write-queue.js';
+
+/** A request that passed validation. */
+export type ValidRequest = Extract<RequestValidation, { valid: true }>;
+
+/** What the engine is built from. */
+export interface EngineDeps {
+  config: Pick<Config, 'nodeId' | 'leaseMs' | 'maxConcurrentTasks'>;
+  store: Store;
+  tasks: TaskRegistry;
+  logger: Logger;
+  clock?: Clock;
+}
+
+/** The outcome of a submit: a new request, or the existing one for a repeated ref. */
+export interface SubmitResult {
+  created: boolean;
+  request: RequestRecord;
+}
+
+/** Events: `committed` (a ChangeSet that was just stored). */
+export type EngineEvents = { committed: [Required<ChangeSet>] };
+
+const CLAIM_BATCH = 100;
+const MAX_SCHEDULE_SLEEP_MS = 30_000;
+
+/** The workflow engine of one node. */
+export class Engine {
+  readonly events = new EventEmitter<EngineEvents>();
+  private readonly runners = new Map<string, RequestRunner>();
+  private readonly queue: WriteQueue;
+  private readonly slots: Semaphore;
+  private readonly clock: Clock;
+  private leaseTimer: NodeJS.Timeout | null = null;
+  private scheduleTimer: NodeJS.Timeout | null = null;
+  private running = false;
+
+  constructor(private readonly deps: EngineDeps) {
+    this.clock = deps.clock ?? systemClock;
+    this.slots = new Semaphore(deps.config.maxConcurrentTasks);
+    this.queue = new WriteQueue(deps.store, deps.config.nodeId, deps.logger, (changes) =>
+      this.events.emit('committed', changes),
+    );
+  }
+
+  /** Resumes every unfinished request this node can claim, then follows leases and schedules. */
+  async start(): Promise<void> {
+    this.running = true;
+    await this.adoptRequests();
+    const renewEvery = Math.max(250, Math.floor(this.deps.config.leaseMs / 3));
+    this.leaseTimer = setInterval(() => void this.maintainLeases(), renewEvery);
+    this.leaseTimer.unref();
+    await this.armSchedules();
+  }
+
+  /** SIGTERM: stops starting and following tasks, stores everything, releases leases. External jobs keep running. */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    if (this.scheduleTimer) clearTimeout(this.scheduleTimer);
+    for (const runner of this.runners.values()) runner.stop();
+    await this.queue.drain();
+    for (const uuid of this.runners.keys()) {
+      await this.deps.store.releaseLease(this.deps.config.nodeId, uuid).catch(() => undefined);
+    }
+    this.runners.clear();
+  }
+
+  /** Stores a validated request (idempotent by ref) and starts it unless it is scheduled. */
+  async submit(validation: ValidRequest): Promise<SubmitResult> {
+    const { request, revision, taskRuns } = this.newRequestRecords(validation);
+    const result = await this.deps.store.createRequest(request, revision, taskRuns, [
+      {
+        requestUuid: request.uuid,
+        taskUuid: null,
+        ts: request.createdAt,
+        level: 'info',
+        source: 'engine',
+        message: `request submitted (template ${request.templateRef} v${request.templateVersion}, ${request.status})`,
+      },
+    ]);
+    if (!result.created) {
+      if (result.request.payloadHash !== request.payloadHash) {
+        throw conflict(
+          `the ref '${request.ref}' is already used by request ${result.request.uuid} with a different payload`,
+        );
+      }
+      return { created: false, request: result.request };
+    }
+    if (request.status === 'scheduled') await this.armSchedules();
+    else
+      this.startRunner(
+        new RequestRunner({ request, revision, template: validation.template, taskRuns }, this.runnerDeps()),
+      );
+    return { created: true, request: { ...request } };
+  }
+
+  /** Cancels a request (§6.4); a 409 when it has ended. */
+  async cancel(uuid: string): Promise<RequestRecord> {
+    const runner = this.runners.get(uuid);
+    if (runner) {
+      await runner.cancel();
+      return { ...runner.request };
+    }
+    const request = await this.deps.store.getRequest(uuid);
+    if (!request) throw notFound(`no request ${uuid}`);
+    if (isRequestEnded(request.status))
+      throw conflict(`request ${uuid} has already ended (${request.status})`);
+    // Not followed here (scheduled, or owned by no one yet): claim it and cancel it as its owner.
+    const [claimed] = await this.deps.store
+      .claimRequests(this.deps.config.nodeId, this.clock.now(), this.deps.config.leaseMs, 1)
+      .then((all) => all.filter((r) => r.uuid === uuid));
+    const target = claimed ?? request;
+    const loaded = await this.loadRunner(target);
+    this.runners.set(uuid, loaded);
+    await loaded.cancel();
+    return { ...loaded.request };
+  }
+
+  /** True while this node follows the request. */
+  isFollowing(uuid: string): boolean {
+    return this.runners.has(uuid);
+  }
+
+  private newRequestRecords(validation: ValidRequest) {
+    const now = this.clock.now();
+    const { payload, template, warnings } = validation;
+    const meta = payload.workflow.meta;
+    const scheduledAt = scheduledStart(payload, now);
+    const status: RequestStatus = scheduledAt === null ? 'pending' : 'scheduled';
+    const request: RequestRecord = {
+      uuid: randomUUID(),
+      ref: meta.ref,
+      traceId: meta.trace_id ?? randomUUID().replaceAll('-', ''),
+      name: meta.name ?? null,
+      description: meta.description ?? null,
+      templateRef: template.refName,
+      templateVersion: template.version,
+      payloadHash: payloadHash(payload),
+      status,
+      revision: 1,
+      scheduledAt,
+      createdAt: now,
+      updatedAt: now,
+      endedAt: null,
+      error: null,
+      owner: status === 'pending' ? this.deps.config.nodeId : null,
+      leaseExpiresAt: status === 'pending' ? now + this.deps.config.leaseMs : null,
+      version: 1,
+    };
+    const revision: RevisionRecord = {
+      requestUuid: request.uuid,
+      revision: 1,
+      reason: 'submit',
+      payload,
+      template: template.document,
+      status,
+      createdAt: now,
+      startedAt: null,
+      endedAt: null,
+      error: null,
+      warnings,
+      version: 1,
+    };
+    const taskRuns: TaskRunRecord[] = template.tasks.map((task) => ({
+      uuid: randomUUID(),
+      requestUuid: request.uuid,
+      revision: 1,
+      taskRef: task.refName,
+      className: task.className,
+      state: 'pending',
+      lastTaskState: 'never',
+      attempt: 1,
+      inputs: null,
+      attributes: {},
+      error: null,
+      createdAt: now,
+      startedAt: null,
+      endedAt: null,
+      version: 1,
+    }));
+    return { request, revision, taskRuns };
+  }
+
+  private runnerDeps() {
+    return {
+      queue: this.queue,
+      tasks: this.deps.tasks,
+      clock: this.clock,
+      logger: this.deps.logger,
+      slots: this.slots,
+      onDone: (runner: RequestRunner) => this.onRunnerDone(runner),
+    };
+  }
+
+  private startRunner(runner: RequestRunner): void {
+    this.runners.set(runner.uuid, runner);
+    runner.start().catch((error: unknown) => this.abandon(runner, error));
+  }
+
+  private onRunnerDone(runner: RequestRunner): void {
+    this.runners.delete(runner.uuid);
+    void this.queue
+      .drain()
+      .then(() => this.deps.store.releaseLease(this.deps.config.nodeId, runner.uuid))
+      .catch((error: unknown) =>
+        this.deps.logger.warn({ err: errorMessage(error), request: runner.uuid }, 'lease release failed'),
+      );
+  }
+
+  /** Drops a request this node can no longer write (lost lease, stale write): another owner has it. */
+  private abandon(runner: RequestRunner, error: unknown): void {
+    runner.stop();
+    this.runners.delete(runner.uuid);
+    this.deps.logger.warn(
+      { request: runner.uuid, err: errorMessage(error) },
+      'request abandoned by this node',
+    );
+  }
+
+  private async loadRunner(request: RequestRecord): Promise<RequestRunner> {
+    const revisions = await this.deps.store.getRevisions(request.uuid);
+    const revision = revisions.find((r) => r.revision === request.revision);
+    if (!revision) throw new Error(`request ${request.uuid} has no revision ${request.revision}`);
+    const taskRuns = await this.deps.store.getTaskRuns(request.uuid, request.revision);
+    const template = compileTemplate(revision.template, {
+      lookupClass: this.deps.tasks.lookupMeta,
+    });
+    return new RequestRunner({ request, revision, template, taskRuns }, this.runnerDeps());
+  }
+
+  /** Claims unfinished requests (all of them on start; orphans of dead nodes later) and resumes them. */
+  private async adoptRequests(): Promise<void> {
+    for (;;) {
+      const claimed = await this.deps.store.claimRequests(
+        this.deps.config.nodeId,
+        this.clock.now(),
+        this.deps.config.leaseMs,
+        CLAIM_BATCH,
+      );
+      const fresh = claimed.filter((request) => !this.runners.has(request.uuid));
+      for (const request of fresh) await this.resume(request);
+      if (claimed.length < CLAIM_BATCH || fresh.length === 0) return;
+    }
+  }
+
+  private async resume(request: RequestRecord): Promise<void> {
+    try {
+      const runner = await this.loadRunner(request);
+      runner.log(null, 'info', 'engine', `resumed by node ${this.deps.config.nodeId}`);
+      this.startRunner(runner);
+    } catch (error) {
+      this.deps.logger.error({ err: error, request: request.uuid }, 'request could not be resumed');
+    }
+  }
+
+  private async maintainLeases(): Promise<void> {
+    if (!this.running) return;
+    try {
+      const uuids = [...this.runners.keys()];
+      if (uuids.length > 0) {
+        const held = new Set(
+          await this.deps.store.renewLeases(
+            this.deps.config.nodeId,
+            uuids,
+            this.clock.now(),
+            this.deps.config.leaseMs,
+          ),
+        );
+        for (const uuid of uuids) {
+          const runner = this.runners.get(uuid);
+          if (runner && !held.has(uuid)) this.abandon(runner, new Error('lease lost'));
+        }
+      }
+      await this.adoptRequests();
+    } catch (error) {
+      this.deps.logger.warn({ err: errorMessage(error) }, 'lease maintenance failed; retrying');
+    }
+  }
+
+  /** Sleeps until the next due schedule (at most 30 s, for schedules other nodes add), then starts what is due. */
+  private async armSchedules(): Promise<void> {
+    if (!this.running) return;
+    if (this.scheduleTimer) clearTimeout(this.scheduleTimer);
+    const next = await this.deps.store.nextScheduledAt();
+    const delay =
+      next === null
+        ? MAX_SCHEDULE_SLEEP_MS
+        : Math.min(Math.max(0, next - this.clock.now()), MAX_SCHEDULE_SLEEP_MS);
+    this.scheduleTimer = setTimeout(() => void this.fireSchedules(), delay);
+    this.scheduleTimer.unref();
+  }
+
+  private async fireSchedules(): Promise<void> {
+    try {
+      const due = await this.deps.store.claimDueSchedules(
+        this.deps.config.nodeId,
+        this.clock.now(),
+        this.deps.config.leaseMs,
+        CLAIM_BATCH,
+      );
+      for (const request of due) await this.resume(request);
+    } catch (error) {
+      this.deps.logger.warn({ err: errorMessage(error) }, 'firing schedules failed; retrying');
+    }
+    await this.armSchedules().catch(() => undefined);
+  }
+}
+
+/** When a request starts: null for now (or a start already due), else the schedule's time. */
+function scheduledStart(payload: ValidRequest['payload'], now: number): number | null {
+  const schedule = payload.workflow.schedule;
+  if (!schedule || schedule.when !== 'at' || !schedule.start) return null;
+  const at = Date.parse(schedule.start);
+  return at > now ? at : null;
+}

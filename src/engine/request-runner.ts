@@ -1,0 +1,350 @@
+/**
+ * One request in execution on this node: readiness, fail-fast, cancel and the end of the request.
+ * Event-driven: when a task ends, its dependents start in the same turn — there is no tick.
+ */
+import type { Logger } from 'pino';
+import { errorMessage } from '../errors.js';
+import { resolveTaskInputs } from '../request/resolve-inputs.js';
+import type { RequestPayload } from '../request/payload.js';
+import {
+  isTaskEnded,
+  type LogLevel,
+  type RequestRecord,
+  type RequestStatus,
+  type RevisionRecord,
+  type TaskRunRecord,
+} from '../store/records.js';
+import { isSecretInput } from '../task/meta.js';
+import type { TaskRegistry } from '../task/task-registry.js';
+import type { CompiledTask, CompiledTemplate } from '../template/types.js';
+import type { Clock } from './clock.js';
+import { Redactor } from './redactor.js';
+import { addSecretStrings, collectRequestSecrets } from './secrets.js';
+import type { Semaphore } from './semaphore.js';
+import { TaskDriver, type DriverHost, type StartMode } from './task-driver.js';
+import type { WriteQueue } from './write-queue.js';
+
+/** What a runner needs from the engine. */
+export interface RunnerDeps {
+  queue: WriteQueue;
+  tasks: TaskRegistry;
+  clock: Clock;
+  logger: Logger;
+  slots: Semaphore;
+  /** Called once when the request has ended (or was abandoned) on this node. */
+  onDone(runner: RequestRunner): void;
+}
+
+/** A request's records as loaded or just created. */
+export interface RunnerState {
+  request: RequestRecord;
+  revision: RevisionRecord;
+  template: CompiledTemplate;
+  taskRuns: TaskRunRecord[];
+}
+
+/** The in-memory executor of one request. */
+export class RequestRunner implements DriverHost {
+  readonly request: RequestRecord;
+  readonly revision: RevisionRecord;
+  readonly template: CompiledTemplate;
+  readonly payload: RequestPayload;
+  readonly redactor = new Redactor();
+  private readonly runs = new Map<string, TaskRunRecord>();
+  private readonly drivers = new Map<string, TaskDriver>();
+  /** Tasks waiting for a global slot, so that a finish check does not end the request under them. */
+  private starting = 0;
+  private failure: string | null = null;
+  private done = false;
+  private stopped = false;
+
+  constructor(
+    state: RunnerState,
+    private readonly deps: RunnerDeps,
+  ) {
+    this.request = state.request;
+    this.revision = state.revision;
+    this.template = state.template;
+    this.payload = state.revision.payload as RequestPayload;
+    for (const run of state.taskRuns) this.runs.set(run.taskRef, run);
+    collectRequestSecrets(this.payload, this.template, deps.tasks, this.redactor);
+  }
+
+  get uuid(): string {
+    return this.request.uuid;
+  }
+
+  get requestUuid(): string {
+    return this.request.uuid;
+  }
+
+  get traceId(): string {
+    return this.request.traceId;
+  }
+
+  get requestVars(): unknown {
+    return this.payload;
+  }
+
+  now(): number {
+    return this.deps.clock.now();
+  }
+
+  /** Starts a new request or resumes one after a restart or takeover (§7). */
+  async start(): Promise<void> {
+    if (this.request.status === 'canceling') {
+      this.resumeDrivers();
+      await this.cancel();
+      return;
+    }
+    if (this.request.status !== 'running') await this.setStatus('running');
+    this.resumeDrivers();
+    this.startReadyTasks();
+    await this.finishIfDone();
+  }
+
+  /** Cancels the request (§6.4): running tasks are canceled, pending ones marked canceled. */
+  async cancel(): Promise<void> {
+    if (this.done) return;
+    if (this.request.status !== 'canceling') {
+      this.log(null, 'info', 'engine', 'cancel requested');
+      await this.setStatus('canceling');
+    }
+    await Promise.all(
+      [...this.drivers.values()].map((driver) => driver.cancel('canceled', 'the request was canceled')),
+    );
+    await this.finishIfDone();
+  }
+
+  /** Stops following the request without changing it (SIGTERM or a lost lease). */
+  stop(): void {
+    this.stopped = true;
+    for (const driver of this.drivers.values()) driver.stop();
+  }
+
+  saveTaskRun(record: TaskRunRecord): Promise<void> {
+    this.touch();
+    return this.deps.queue.saveTaskRun(record);
+  }
+
+  log(taskUuid: string | null, level: LogLevel, source: 'engine' | 'system' | 'task', message: string): void {
+    const text = this.redactor.text(message);
+    this.deps.queue.appendLog({
+      requestUuid: this.uuid,
+      taskUuid,
+      ts: this.now(),
+      level,
+      source,
+      message: text,
+    });
+    if (source === 'system') this.deps.logger[level]({ request: this.uuid, task: taskUuid }, text);
+  }
+
+  mayRetry(): boolean {
+    return this.failure === null && this.request.status === 'running' && !this.stopped;
+  }
+
+  onEnded(driver: TaskDriver): void {
+    this.drivers.delete(driver.ref);
+    this.deps.slots.release();
+    const run = driver.record;
+    this.log(
+      run.uuid,
+      run.state === 'successful' ? 'info' : 'warn',
+      'engine',
+      `task ${run.taskRef} ended ${run.state}`,
+    );
+    if (
+      run.state !== 'successful' &&
+      !driver.task.optional &&
+      this.failure === null &&
+      this.request.status === 'running'
+    ) {
+      this.failure = `task ${run.taskRef} ended ${run.state}${run.error ? `: ${run.error}` : ''}`;
+      this.log(null, 'error', 'engine', `${this.failure}; no new task starts`);
+    }
+    this.startReadyTasks();
+    void this.finishIfDone();
+  }
+
+  private resumeDrivers(): void {
+    for (const run of this.runs.values()) {
+      if (run.state === 'running' || run.state === 'waiting') this.launch(run, 'resume');
+      else if (run.state === 'created') this.launch(run, 'run');
+    }
+  }
+
+  /** Starts every pending task whose dependencies are met, unless the request is failing or canceling. */
+  private startReadyTasks(): void {
+    if (this.failure !== null || this.request.status !== 'running' || this.stopped) return;
+    for (const task of this.template.tasks) {
+      const run = this.runs.get(task.refName);
+      if (run?.state === 'pending' && !this.drivers.has(task.refName) && this.isReady(task)) {
+        this.launch(run, 'run');
+      }
+    }
+  }
+
+  private isReady(task: CompiledTask): boolean {
+    return task.dependencies.every((ref) => {
+      const dep = this.runs.get(ref);
+      const depTask = this.template.taskByRef.get(ref);
+      if (!dep || !depTask) return false;
+      if (dep.state === 'successful') return true;
+      if (dep.state === 'skipped' && dep.lastTaskState === 'successful') return true;
+      return depTask.optional && isTaskEnded(dep.state);
+    });
+  }
+
+  /** Takes a slot and starts (or resumes) a task run. */
+  private launch(run: TaskRunRecord, mode: StartMode): void {
+    const task = this.template.taskByRef.get(run.taskRef);
+    const registered = task ? this.deps.tasks.find(task.className) : undefined;
+    if (!task || !registered) {
+      void this.failWithoutRunning(run, `task class '${task?.className ?? run.className}' is not registered`);
+      return;
+    }
+    const driver = new TaskDriver(this, run, task, registered);
+    this.drivers.set(run.taskRef, driver);
+    if (this.deps.slots.tryAcquire()) {
+      void this.begin(driver, mode);
+      return;
+    }
+    this.starting += 1;
+    void this.deps.slots.acquire().then(() => {
+      this.starting -= 1;
+      return this.begin(driver, mode);
+    });
+  }
+
+  private async begin(driver: TaskDriver, mode: StartMode): Promise<void> {
+    const run = driver.record;
+    if (run.state === 'pending') {
+      if (this.failure !== null || this.request.status !== 'running' || this.stopped) {
+        this.drivers.delete(run.taskRef);
+        this.deps.slots.release();
+        void this.finishIfDone();
+        return;
+      }
+      if (!(await this.prepare(driver))) return;
+    }
+    try {
+      await driver.start(mode);
+    } catch (error) {
+      this.log(
+        run.uuid,
+        'error',
+        'engine',
+        `task ${run.taskRef} could not be driven: ${errorMessage(error)}`,
+      );
+      this.deps.logger.error({ err: error, request: this.uuid, task: run.uuid }, 'task driver failed');
+    }
+  }
+
+  /** Resolves the inputs and stores the run as `created` before anything is called (§7). */
+  private async prepare(driver: TaskDriver): Promise<boolean> {
+    const run = driver.record;
+    let inputs: Record<string, unknown>;
+    try {
+      inputs = resolveTaskInputs(this.template, run.taskRef, this.payload, (ref, name) =>
+        this.readOutput(ref, name),
+      );
+    } catch (error) {
+      this.drivers.delete(run.taskRef);
+      this.deps.slots.release();
+      await this.failWithoutRunning(run, errorMessage(error));
+      return false;
+    }
+    const meta = this.deps.tasks.find(run.className)?.meta;
+    for (const [name, value] of Object.entries(inputs)) {
+      if (isSecretInput(meta, name)) addSecretStrings(this.redactor, value);
+    }
+    const attributes = { ...run.attributes };
+    for (const [name, value] of Object.entries(inputs)) attributes[name] = { value, public: false };
+    run.inputs = inputs;
+    run.attributes = attributes;
+    run.state = 'created';
+    run.startedAt = this.now();
+    this.log(run.uuid, 'info', 'engine', `task ${run.taskRef} created (class ${run.className})`);
+    await this.saveTaskRun(run);
+    return true;
+  }
+
+  private readOutput(ref: string, name: string): { found: true; value: unknown } | { found: false } {
+    const dep = this.runs.get(ref);
+    const depTask = this.template.taskByRef.get(ref);
+    if (dep && depTask?.optional && dep.state !== 'successful' && dep.state !== 'skipped') {
+      return { found: true, value: null };
+    }
+    const attribute = dep?.attributes[name];
+    return attribute ? { found: true, value: attribute.value } : { found: false };
+  }
+
+  private async failWithoutRunning(run: TaskRunRecord, error: string): Promise<void> {
+    run.state = 'failed';
+    run.error = error;
+    run.startedAt ??= this.now();
+    run.endedAt = this.now();
+    this.log(run.uuid, 'error', 'engine', `task ${run.taskRef} failed before it ran: ${error}`);
+    await this.saveTaskRun(run);
+    const task = this.template.taskByRef.get(run.taskRef);
+    if (!task?.optional && this.failure === null) this.failure = `task ${run.taskRef} failed: ${error}`;
+    this.startReadyTasks();
+    await this.finishIfDone();
+  }
+
+  /** Ends the request once nothing runs and nothing more can start. */
+  private async finishIfDone(): Promise<void> {
+    if (this.done || this.stopped || this.drivers.size > 0 || this.starting > 0) return;
+    const canceling = this.request.status === 'canceling';
+    const pending = [...this.runs.values()].filter((run) => run.state === 'pending');
+    if (pending.length > 0 && !canceling && this.failure === null) return;
+    this.done = true;
+    const final: RequestStatus = canceling ? 'canceled' : this.failure !== null ? 'failed' : 'successful';
+    for (const run of pending) await this.endPending(run, canceling);
+    this.request.error = canceling ? 'canceled on request' : this.failure;
+    this.revision.error = this.request.error;
+    const optionalFailures = [...this.runs.values()].filter(
+      (r) => r.state !== 'successful' && r.state !== 'skipped',
+    );
+    if (final === 'successful' && optionalFailures.length > 0) {
+      this.log(
+        null,
+        'warn',
+        'engine',
+        `optional tasks did not succeed: ${optionalFailures.map((r) => r.taskRef).join(', ')}`,
+      );
+    }
+    this.log(null, final === 'successful' ? 'info' : 'warn', 'engine', `request ended ${final}`);
+    await this.setStatus(final);
+    this.deps.onDone(this);
+  }
+
+  private async endPending(run: TaskRunRecord, canceling: boolean): Promise<void> {
+    run.state = canceling ? 'canceled' : 'skipped';
+    run.error = canceling ? 'canceled before it started' : `not run: ${this.failure ?? 'the request failed'}`;
+    run.endedAt = this.now();
+    await this.saveTaskRun(run);
+  }
+
+  private async setStatus(status: RequestStatus): Promise<void> {
+    const now = this.now();
+    this.request.status = status;
+    this.revision.status = status;
+    if (status === 'running') this.revision.startedAt ??= now;
+    if (status === 'successful' || status === 'failed' || status === 'canceled') {
+      this.request.endedAt = now;
+      this.revision.endedAt = now;
+    }
+    this.request.updatedAt = now;
+    await Promise.all([
+      this.deps.queue.saveRequest(this.request),
+      this.deps.queue.saveRevision(this.revision),
+    ]);
+  }
+
+  /** Keeps `updatedAt` meaningful without an extra write: it rides along with the next request save. */
+  private touch(): void {
+    this.request.updatedAt = this.now();
+  }
+}

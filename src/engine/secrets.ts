@@ -1,0 +1,67 @@
+/** Finding the secret values of a request, so that the redactor can mask them everywhere (§9). */
+import type { RequestPayload } from '../request/payload.js';
+import { WELL_KNOWN_SECRET_INPUTS, isSecretInput } from '../task/meta.js';
+import type { TaskRegistry } from '../task/task-registry.js';
+import { references } from '../template/expressions.js';
+import type { CompiledTemplate } from '../template/types.js';
+import type { TaskRunRecord } from '../store/records.js';
+import { Redactor } from './redactor.js';
+
+/** Adds every string inside a value to the redactor. */
+export function addSecretStrings(redactor: Redactor, value: unknown): void {
+  if (typeof value === 'string' || typeof value === 'number') redactor.add(value);
+  else if (Array.isArray(value)) value.forEach((item) => addSecretStrings(redactor, item));
+  else if (value !== null && typeof value === 'object')
+    Object.values(value).forEach((v) => addSecretStrings(redactor, v));
+}
+
+/**
+ * Secrets known before any task starts: request variables that feed a secret input of a task, or
+ * that are named like one.
+ */
+export function collectRequestSecrets(
+  payload: RequestPayload,
+  template: CompiledTemplate,
+  tasks: TaskRegistry,
+  redactor: Redactor,
+): void {
+  const secretNames = new Set<string>();
+  for (const task of template.tasks) {
+    const meta = tasks.find(task.className)?.meta;
+    for (const [name, value] of Object.entries(task.input)) {
+      if (!isSecretInput(meta, name)) continue;
+      secretNames.add(name);
+      for (const ref of references(value)) if (ref.kind === 'workflow_input') secretNames.add(ref.name);
+    }
+    for (const [name, spec] of Object.entries(meta?.inputs ?? {})) if (spec.secret) secretNames.add(name);
+  }
+  for (const name of WELL_KNOWN_SECRET_INPUTS) secretNames.add(name);
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(visit);
+    else if (value !== null && typeof value === 'object') {
+      for (const [key, inner] of Object.entries(value)) {
+        if (secretNames.has(key)) addSecretStrings(redactor, inner);
+        else visit(inner);
+      }
+    }
+  };
+  visit(payload);
+}
+
+/** A redactor for everything known of a request: its variables and the resolved inputs of its task runs. */
+export function requestRedactor(
+  payload: RequestPayload,
+  template: CompiledTemplate,
+  tasks: TaskRegistry,
+  taskRuns: TaskRunRecord[],
+): Redactor {
+  const redactor = new Redactor();
+  collectRequestSecrets(payload, template, tasks, redactor);
+  for (const run of taskRuns) {
+    const meta = tasks.find(run.className)?.meta;
+    for (const [name, value] of Object.entries(run.inputs ?? {})) {
+      if (isSecretInput(meta, name)) addSecretStrings(redactor, value);
+    }
+  }
+  return redactor;
+}

@@ -1,0 +1,187 @@
+/**
+ * Group commit: every record the engine changes in one event-loop turn is written in one store
+ * transaction. Records are tracked by identity and written with version + 1 at flush time, so a
+ * record changed twice in a turn costs one write. Flushes run one at a time; a store that cannot
+ * be reached is retried with backoff (the waiting transitions simply wait); a stale write rejects
+ * only the waiters of the request it touched.
+ */
+import type { Logger } from 'pino';
+import { StaleWriteError, StoreUnavailableError, errorMessage } from '../errors.js';
+import type {
+  ChangeSet,
+  LogLine,
+  RequestRecord,
+  RevisionRecord,
+  Store,
+  TaskRunRecord,
+} from '../store/store.js';
+
+interface Waiter {
+  requestUuids: Set<string>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+interface Batch {
+  requests: Map<string, RequestRecord>;
+  revisions: Map<string, RevisionRecord>;
+  taskRuns: Map<string, TaskRunRecord>;
+  logs: LogLine[];
+  waiters: Waiter[];
+}
+
+const RETRY_MIN_MS = 50;
+const RETRY_MAX_MS = 5000;
+
+/** Called after each successful commit with what it wrote. */
+export type CommitListener = (changes: Required<ChangeSet>) => void;
+
+/** Batches the engine's writes into one transaction per event-loop turn. */
+export class WriteQueue {
+  private batch = emptyBatch();
+  private flushScheduled = false;
+  private flushing: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly owner: string,
+    private readonly logger: Logger,
+    private readonly onCommitted: CommitListener = () => {},
+  ) {}
+
+  /** Saves a request record (as it is at flush time); resolves once it is durable. */
+  saveRequest(record: RequestRecord): Promise<void> {
+    this.batch.requests.set(record.uuid, record);
+    return this.wait(record.uuid);
+  }
+
+  /** Saves a revision record; resolves once it is durable. */
+  saveRevision(record: RevisionRecord): Promise<void> {
+    this.batch.revisions.set(`${record.requestUuid}/${record.revision}`, record);
+    return this.wait(record.requestUuid);
+  }
+
+  /** Saves a task run record; resolves once it is durable. */
+  saveTaskRun(record: TaskRunRecord): Promise<void> {
+    this.batch.taskRuns.set(record.uuid, record);
+    return this.wait(record.requestUuid);
+  }
+
+  /** Appends a log line with the next flush; nobody waits for it. */
+  appendLog(line: LogLine): void {
+    this.batch.logs.push(line);
+    this.scheduleFlush();
+  }
+
+  /** Resolves when everything queued so far is written (or has failed). */
+  async drain(): Promise<void> {
+    this.scheduleFlush();
+    while (this.flushScheduled || this.hasPending()) {
+      await new Promise((resolve) => setImmediate(resolve));
+      await this.flushing;
+    }
+    await this.flushing;
+  }
+
+  /** Stops retrying: pending waiters are rejected with the store error. */
+  close(): void {
+    this.closed = true;
+  }
+
+  private wait(requestUuid: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.batch.waiters.push({ requestUuids: new Set([requestUuid]), resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  private hasPending(): boolean {
+    const b = this.batch;
+    return b.requests.size + b.revisions.size + b.taskRuns.size + b.logs.length + b.waiters.length > 0;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushing = this.flushing.then(() => this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushScheduled = false;
+    if (!this.hasPending()) return;
+    const batch = this.batch;
+    this.batch = emptyBatch();
+    await this.commitWithRetry(batch);
+  }
+
+  private async commitWithRetry(batch: Batch): Promise<void> {
+    for (let delay = RETRY_MIN_MS; ; delay = Math.min(delay * 2, RETRY_MAX_MS)) {
+      try {
+        await this.commitBatch(batch);
+        return;
+      } catch (error) {
+        if (error instanceof StoreUnavailableError && !this.closed) {
+          this.logger.warn(
+            { err: errorMessage(error), retryInMs: delay },
+            'store unavailable, retrying the commit',
+          );
+          await new Promise((resolve) => setTimeout(resolve, delay));
+          continue;
+        }
+        if (error instanceof StaleWriteError && requestsOf(batch).size > 1) {
+          await this.commitEachRequest(batch);
+          return;
+        }
+        for (const waiter of batch.waiters) waiter.reject(error);
+        if (!(error instanceof StaleWriteError)) this.logger.error({ err: error }, 'commit failed');
+        return;
+      }
+    }
+  }
+
+  /** After a stale write, commits each request's part alone so that only the stale one fails. */
+  private async commitEachRequest(batch: Batch): Promise<void> {
+    for (const uuid of requestsOf(batch)) {
+      await this.commitWithRetry(partOf(batch, uuid));
+    }
+  }
+
+  private async commitBatch(batch: Batch): Promise<void> {
+    const requests = [...batch.requests.values()].map((r) => ({ ...r, version: r.version + 1 }));
+    const revisions = [...batch.revisions.values()].map((r) => ({ ...r, version: r.version + 1 }));
+    const taskRuns = [...batch.taskRuns.values()].map((r) => ({ ...r, version: r.version + 1 }));
+    await this.store.commit({ requests, revisions, taskRuns, logs: batch.logs }, { owner: this.owner });
+    for (const r of batch.requests.values()) r.version += 1;
+    for (const r of batch.revisions.values()) r.version += 1;
+    for (const r of batch.taskRuns.values()) r.version += 1;
+    for (const waiter of batch.waiters) waiter.resolve();
+    this.onCommitted({ requests, revisions, taskRuns, logs: batch.logs });
+  }
+}
+
+function emptyBatch(): Batch {
+  return { requests: new Map(), revisions: new Map(), taskRuns: new Map(), logs: [], waiters: [] };
+}
+
+function requestsOf(batch: Batch): Set<string> {
+  const uuids = new Set<string>(batch.requests.keys());
+  for (const r of batch.revisions.values()) uuids.add(r.requestUuid);
+  for (const r of batch.taskRuns.values()) uuids.add(r.requestUuid);
+  for (const line of batch.logs) uuids.add(line.requestUuid);
+  return uuids;
+}
+
+function partOf(batch: Batch, uuid: string): Batch {
+  const keep = <T extends { requestUuid: string }>(map: Map<string, T>) =>
+    new Map([...map].filter(([, r]) => r.requestUuid === uuid));
+  return {
+    requests: new Map([...batch.requests].filter(([key]) => key === uuid)),
+    revisions: keep(batch.revisions),
+    taskRuns: keep(batch.taskRuns),
+    logs: batch.logs.filter((line) => line.requestUuid === uuid),
+    waiters: batch.waiters.filter((w) => w.requestUuids.has(uuid)),
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * The SQLite schema as an ordered list of migrations. `PRAGMA user_version` records how many have
+ * been applied, so a later O3 appends a migration here and an old database file is brought up to
+ * date on open. Never edit an entry once released: add a new one.
+ */
+
+/** Migration `i` takes a database from user_version `i` to `i + 1`. */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE requests (
+    uuid             TEXT PRIMARY KEY,
+    ref              TEXT NOT NULL UNIQUE,
+    trace_id         TEXT NOT NULL,
+    name             TEXT,
+    description      TEXT,
+    template_ref     TEXT NOT NULL,
+    template_version INTEGER NOT NULL,
+    payload_hash     TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    revision         INTEGER NOT NULL,
+    scheduled_at     INTEGER,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    ended_at         INTEGER,
+    error            TEXT,
+    owner            TEXT,
+    lease_expires_at INTEGER,
+    version          INTEGER NOT NULL
+  );
+  -- List pages are newest first with a (created_at, uuid) keyset, alone or under one filter.
+  -- A ref is unique, so its UNIQUE index suffices.
+  CREATE INDEX requests_by_created ON requests (created_at DESC, uuid DESC);
+  CREATE INDEX requests_by_status ON requests (status, created_at DESC, uuid DESC);
+  CREATE INDEX requests_by_template ON requests (template_ref, created_at DESC, uuid DESC);
+  CREATE INDEX requests_by_trace ON requests (trace_id, created_at DESC, uuid DESC);
+  -- Partial indexes for the two claims: only waiting schedules are looked up by due time, and
+  -- only unfinished requests are claimed, oldest first, so neither grows with finished history.
+  CREATE INDEX requests_due ON requests (scheduled_at, uuid) WHERE status = 'scheduled';
+  CREATE INDEX requests_unfinished ON requests (created_at, uuid)
+    WHERE status IN ('pending', 'running', 'canceling');
+
+  CREATE TABLE revisions (
+    request_uuid TEXT NOT NULL REFERENCES requests (uuid),
+    revision     INTEGER NOT NULL,
+    reason       TEXT NOT NULL,
+    payload      TEXT NOT NULL,
+    template     TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    started_at   INTEGER,
+    ended_at     INTEGER,
+    error        TEXT,
+    warnings     TEXT NOT NULL,
+    version      INTEGER NOT NULL,
+    PRIMARY KEY (request_uuid, revision)
+  );
+
+  -- seq is an explicit INTEGER PRIMARY KEY (not the implicit rowid, which VACUUM may renumber)
+  -- so that "creation order" of a revision's task runs stays stable.
+  CREATE TABLE task_runs (
+    seq             INTEGER PRIMARY KEY,
+    uuid            TEXT NOT NULL UNIQUE,
+    request_uuid    TEXT NOT NULL,
+    revision        INTEGER NOT NULL,
+    task_ref        TEXT NOT NULL,
+    class_name      TEXT NOT NULL,
+    state           TEXT NOT NULL,
+    last_task_state TEXT NOT NULL,
+    attempt         INTEGER NOT NULL,
+    inputs          TEXT,
+    attributes      TEXT NOT NULL,
+    error           TEXT,
+    created_at      INTEGER NOT NULL,
+    started_at      INTEGER,
+    ended_at        INTEGER,
+    version         INTEGER NOT NULL,
+    FOREIGN KEY (request_uuid, revision) REFERENCES revisions (request_uuid, revision)
+  );
+  CREATE INDEX task_runs_by_revision ON task_runs (request_uuid, revision, seq);
+
+  -- AUTOINCREMENT so a seq is never reused: followers page with afterSeq and must not miss lines.
+  CREATE TABLE logs (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_uuid TEXT NOT NULL REFERENCES requests (uuid),
+    task_uuid    TEXT,
+    ts           INTEGER NOT NULL,
+    level        TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    message      TEXT NOT NULL
+  );
+  CREATE INDEX logs_by_request ON logs (request_uuid, seq);
+  CREATE INDEX logs_by_task ON logs (request_uuid, task_uuid, seq);
+  `,
+];

@@ -1,0 +1,207 @@
+/**
+ * Mapping between records and SQLite rows. Selects alias columns to the records' camelCase names, so
+ * a request row *is* its record and only JSON columns need a pass. Writes bind positionally: no
+ * per-call parameter objects on the hot path.
+ */
+import { O3Error } from '../../errors.js';
+import type { LogLine, RequestRecord, RevisionRecord, StoredLogLine, TaskRunRecord } from '../records.js';
+
+/** The request columns, aliased to RequestRecord's field names. */
+export const REQUEST_COLUMNS = `uuid, ref, trace_id AS traceId, name, description, template_ref AS templateRef,
+  template_version AS templateVersion, payload_hash AS payloadHash, status, revision,
+  scheduled_at AS scheduledAt, created_at AS createdAt, updated_at AS updatedAt, ended_at AS endedAt,
+  error, owner, lease_expires_at AS leaseExpiresAt, version`;
+
+/** The revision columns, aliased; payload, template and warnings are still JSON text. */
+export const REVISION_COLUMNS = `request_uuid AS requestUuid, revision, reason, payload, template, status,
+  created_at AS createdAt, started_at AS startedAt, ended_at AS endedAt, error, warnings, version`;
+
+/** The task run columns, aliased; inputs and attributes are still JSON text. */
+export const TASK_RUN_COLUMNS = `uuid, request_uuid AS requestUuid, revision, task_ref AS taskRef,
+  class_name AS className, state, last_task_state AS lastTaskState, attempt, inputs, attributes, error,
+  created_at AS createdAt, started_at AS startedAt, ended_at AS endedAt, version`;
+
+/** The log columns, aliased. */
+export const LOG_COLUMNS = `seq, request_uuid AS requestUuid, task_uuid AS taskUuid, ts, level, source, message`;
+
+/** A revision as read, before its JSON columns are parsed. */
+export type RevisionRow = Omit<RevisionRecord, 'payload' | 'template' | 'warnings'> & {
+  payload: string;
+  template: string;
+  warnings: string;
+};
+
+/** A task run as read, before its JSON columns are parsed. */
+export type TaskRunRow = Omit<TaskRunRecord, 'inputs' | 'attributes'> & {
+  inputs: string | null;
+  attributes: string;
+};
+
+/** Turns a revision row into its record (parses the JSON columns in place). */
+export function toRevision(row: RevisionRow): RevisionRecord {
+  const record = row as unknown as RevisionRecord;
+  record.payload = JSON.parse(row.payload);
+  record.template = JSON.parse(row.template);
+  record.warnings = JSON.parse(row.warnings) as RevisionRecord['warnings'];
+  return record;
+}
+
+/** Turns a task run row into its record (parses the JSON columns in place). */
+export function toTaskRun(row: TaskRunRow): TaskRunRecord {
+  const record = row as unknown as TaskRunRecord;
+  record.inputs = row.inputs === null ? null : (JSON.parse(row.inputs) as TaskRunRecord['inputs']);
+  record.attributes = JSON.parse(row.attributes) as TaskRunRecord['attributes'];
+  return record;
+}
+
+/** JSON text of a value; `undefined` (which JSON cannot hold) is stored as null. */
+function json(value: unknown): string {
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** Parameters of `INSERT INTO requests`, in column order. */
+export function requestInsertParams(r: RequestRecord): unknown[] {
+  return [
+    r.uuid,
+    r.ref,
+    r.traceId,
+    r.name,
+    r.description,
+    r.templateRef,
+    r.templateVersion,
+    r.payloadHash,
+    r.status,
+    r.revision,
+    r.scheduledAt,
+    r.createdAt,
+    r.updatedAt,
+    r.endedAt,
+    r.error,
+    r.owner,
+    r.leaseExpiresAt,
+    r.version,
+  ];
+}
+
+/** Parameters of the request compare-and-set update: the mutable fields, then uuid and old version. */
+export function requestUpdateParams(r: RequestRecord): unknown[] {
+  return [
+    r.traceId,
+    r.name,
+    r.description,
+    r.templateRef,
+    r.templateVersion,
+    r.payloadHash,
+    r.status,
+    r.revision,
+    r.scheduledAt,
+    r.updatedAt,
+    r.endedAt,
+    r.error,
+    r.version,
+    r.uuid,
+    r.version - 1,
+  ];
+}
+
+/** Parameters of `INSERT INTO revisions`, in column order. */
+export function revisionInsertParams(r: RevisionRecord): unknown[] {
+  return [
+    r.requestUuid,
+    r.revision,
+    r.reason,
+    json(r.payload),
+    json(r.template),
+    r.status,
+    r.createdAt,
+    r.startedAt,
+    r.endedAt,
+    r.error,
+    json(r.warnings),
+    r.version,
+  ];
+}
+
+/** Parameters of the revision compare-and-set update: the mutable fields, then key and old version. */
+export function revisionUpdateParams(r: RevisionRecord): unknown[] {
+  return [
+    r.reason,
+    json(r.payload),
+    json(r.template),
+    r.status,
+    r.startedAt,
+    r.endedAt,
+    r.error,
+    json(r.warnings),
+    r.version,
+    r.requestUuid,
+    r.revision,
+    r.version - 1,
+  ];
+}
+
+/** Parameters of `INSERT INTO task_runs`, in column order (seq is assigned by SQLite). */
+export function taskRunInsertParams(t: TaskRunRecord): unknown[] {
+  return [
+    t.uuid,
+    t.requestUuid,
+    t.revision,
+    t.taskRef,
+    t.className,
+    t.state,
+    t.lastTaskState,
+    t.attempt,
+    t.inputs === null ? null : json(t.inputs),
+    json(t.attributes),
+    t.error,
+    t.createdAt,
+    t.startedAt,
+    t.endedAt,
+    t.version,
+  ];
+}
+
+/** Parameters of the task run compare-and-set update: the mutable fields, then uuid and old version. */
+export function taskRunUpdateParams(t: TaskRunRecord): unknown[] {
+  return [
+    t.taskRef,
+    t.className,
+    t.state,
+    t.lastTaskState,
+    t.attempt,
+    t.inputs === null ? null : json(t.inputs),
+    json(t.attributes),
+    t.error,
+    t.startedAt,
+    t.endedAt,
+    t.version,
+    t.uuid,
+    t.version - 1,
+  ];
+}
+
+/** Parameters of `INSERT INTO logs`, in column order (seq is assigned by SQLite). */
+export function logInsertParams(l: LogLine): unknown[] {
+  return [l.requestUuid, l.taskUuid, l.ts, l.level, l.source, l.message];
+}
+
+/** A log row is already a StoredLogLine thanks to the aliases. */
+export type LogRow = StoredLogLine;
+
+/** The list cursor: the (createdAt, uuid) of the last item of a page, as opaque base64url. */
+export function encodeCursor(createdAt: number, uuid: string): string {
+  return Buffer.from(JSON.stringify([createdAt, uuid])).toString('base64url');
+}
+
+/** Reads a cursor made by encodeCursor; anything else is the caller's mistake (bad_request). */
+export function decodeCursor(cursor: string): [number, string] {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && typeof value[0] === 'number' && typeof value[1] === 'string') {
+      return [value[0], value[1]];
+    }
+  } catch {
+    // fall through to the error below: a cursor that does not parse is as bad as a wrong shape
+  }
+  throw new O3Error('bad_request', `The list cursor "${cursor}" is not valid; use the nextCursor of a page.`);
+}

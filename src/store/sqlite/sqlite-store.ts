@@ -1,0 +1,375 @@
+/**
+ * The embedded store: one SQLite file (WAL) through better-sqlite3. Every write is one IMMEDIATE
+ * transaction, which takes the write lock up front: a deferred transaction that reads and then
+ * writes can fail with SQLITE_BUSY_SNAPSHOT when another connection wrote in between, whereas an
+ * immediate one simply waits (busy_timeout) for its turn.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { O3Error, StaleWriteError, StoreUnavailableError, errorMessage } from '../../errors.js';
+import type {
+  ChangeSet,
+  CommitOptions,
+  CreateRequestResult,
+  LogLine,
+  LogQuery,
+  Page,
+  RequestFilter,
+  RequestRecord,
+  RevisionRecord,
+  Store,
+  StoredLogLine,
+  TaskRunRecord,
+} from '../store.js';
+import { MIGRATIONS } from './migrations.js';
+import {
+  decodeCursor,
+  encodeCursor,
+  logInsertParams,
+  requestInsertParams,
+  requestUpdateParams,
+  revisionInsertParams,
+  revisionUpdateParams,
+  taskRunInsertParams,
+  taskRunUpdateParams,
+  toRevision,
+  toTaskRun,
+} from './rows.js';
+import { filterValues, listStatement, prepareStatements, type Statements } from './statements.js';
+
+/** How long a statement waits for another connection's write lock before SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5000;
+
+/** Creates the SQLite store for a file path (its folder is created) or `:memory:`; call init() next. */
+export function createSqliteStore(path: string): Store {
+  return new SqliteStore(path);
+}
+
+/** The store over one better-sqlite3 connection; see the module comment. */
+class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  readonly #path: string;
+  #db: Database.Database | undefined;
+  #st: Statements | undefined;
+  readonly #lists = new Map<string, Database.Statement<unknown[], RequestRecord>>();
+  #commitTx: ((changes: ChangeSet, owner: string | undefined) => void) | undefined;
+  #createTx: ((...args: Parameters<SqliteStore['createRequest']>) => CreateRequestResult) | undefined;
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  async init(): Promise<void> {
+    if (this.#db?.open === true) return;
+    const db = this.#guard(() => openDatabase(this.#path));
+    try {
+      this.#guard(() => migrate(db, this.#path));
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    this.#db = db;
+    this.#lists.clear(); // statements of a previous (closed) connection cannot be reused
+    this.#st = prepareStatements(db);
+    const commitTx = db.transaction((changes: ChangeSet, owner: string | undefined) =>
+      this.#applyChanges(changes, owner),
+    );
+    this.#commitTx = (changes, owner) => commitTx.immediate(changes, owner);
+    const createTx = db.transaction(
+      (request: RequestRecord, revision: RevisionRecord, taskRuns: TaskRunRecord[], logs?: LogLine[]) =>
+        this.#insertRequest(request, revision, taskRuns, logs),
+    );
+    this.#createTx = (request, revision, taskRuns, logs) =>
+      createTx.immediate(request, revision, taskRuns, logs);
+  }
+
+  async ping(): Promise<void> {
+    this.#run((st) => st.ping.get());
+  }
+
+  async close(): Promise<void> {
+    if (this.#db?.open === true) this.#db.close();
+  }
+
+  async createRequest(
+    request: RequestRecord,
+    revision: RevisionRecord,
+    taskRuns: TaskRunRecord[],
+    logs?: LogLine[],
+  ): Promise<CreateRequestResult> {
+    return this.#run(() => this.#createTx!(request, revision, taskRuns, logs));
+  }
+
+  async commit(changes: ChangeSet, options?: CommitOptions): Promise<void> {
+    this.#run(() => this.#commitTx!(changes, options?.owner));
+  }
+
+  async getRequest(uuid: string): Promise<RequestRecord | undefined> {
+    return this.#run((st) => st.getRequest.get(uuid));
+  }
+
+  async getRequestByRef(ref: string): Promise<RequestRecord | undefined> {
+    return this.#run((st) => st.getRequestByRef.get(ref));
+  }
+
+  async listRequests(
+    filter: RequestFilter,
+    page: { limit: number; cursor?: string | null },
+  ): Promise<Page<RequestRecord>> {
+    if (!Number.isInteger(page.limit) || page.limit < 1) {
+      throw new O3Error('bad_request', `The page limit must be a positive integer, not ${page.limit}.`);
+    }
+    // An empty cursor (e.g. `?cursor=`) means the first page, like none at all.
+    const after = page.cursor ? decodeCursor(page.cursor) : undefined;
+    return this.#run(() => {
+      const { key, values } = filterValues(filter);
+      const stmt = listStatement(this.#db!, this.#lists, key, after !== undefined);
+      // One row more than asked tells whether a next page exists without a second query.
+      const rows = stmt.all(...values, ...(after ?? []), page.limit + 1);
+      const items = rows.slice(0, page.limit);
+      const last = items[items.length - 1];
+      const nextCursor = rows.length > page.limit && last ? encodeCursor(last.createdAt, last.uuid) : null;
+      return { items, nextCursor };
+    });
+  }
+
+  async getRevisions(requestUuid: string): Promise<RevisionRecord[]> {
+    return this.#run((st) => st.getRevisions.all(requestUuid).map(toRevision));
+  }
+
+  async getTaskRuns(requestUuid: string, revision: number): Promise<TaskRunRecord[]> {
+    return this.#run((st) => st.getTaskRuns.all(requestUuid, revision).map(toTaskRun));
+  }
+
+  async readLogs(requestUuid: string, query: LogQuery = {}): Promise<StoredLogLine[]> {
+    const afterSeq = query.afterSeq ?? 0;
+    const limit = query.limit ?? -1; // SQLite reads a negative LIMIT as "no limit"
+    return this.#run((st) =>
+      query.taskUuid === undefined
+        ? st.readLogs.all(requestUuid, afterSeq, limit)
+        : st.readTaskLogs.all(requestUuid, query.taskUuid, afterSeq, limit),
+    );
+  }
+
+  async claimRequests(owner: string, now: number, leaseMs: number, limit: number): Promise<RequestRecord[]> {
+    if (limit < 1) return [];
+    const params = { owner, now, until: now + leaseMs, limit };
+    const rows = this.#run((st) => this.#immediate(() => st.claimRequests.all(params)));
+    return rows.sort(byCreation);
+  }
+
+  async claimDueSchedules(
+    owner: string,
+    now: number,
+    leaseMs: number,
+    limit: number,
+  ): Promise<RequestRecord[]> {
+    if (limit < 1) return [];
+    const params = { owner, now, until: now + leaseMs, limit };
+    const rows = this.#run((st) => this.#immediate(() => st.claimDueSchedules.all(params)));
+    return rows.sort((a, b) => (a.scheduledAt ?? 0) - (b.scheduledAt ?? 0) || byCreation(a, b));
+  }
+
+  async renewLeases(owner: string, uuids: string[], now: number, leaseMs: number): Promise<string[]> {
+    const until = now + leaseMs;
+    return this.#run((st) =>
+      this.#immediate(() => uuids.filter((uuid) => st.renewLease.run(until, uuid, owner).changes === 1)),
+    );
+  }
+
+  async releaseLease(owner: string, uuid: string): Promise<void> {
+    this.#run((st) => st.releaseLease.run(uuid, owner));
+  }
+
+  async nextScheduledAt(): Promise<number | null> {
+    return this.#run((st) => st.nextScheduledAt.get() ?? null);
+  }
+
+  /** Runs `fn` as one IMMEDIATE transaction (see the module comment). */
+  #immediate<T>(fn: () => T): T {
+    return this.#db!.transaction(fn).immediate();
+  }
+
+  /** The body of createRequest, inside its transaction. */
+  #insertRequest(
+    request: RequestRecord,
+    revision: RevisionRecord,
+    taskRuns: TaskRunRecord[],
+    logs: LogLine[] = [],
+  ): CreateRequestResult {
+    const st = this.#st!;
+    if (st.insertRequest.run(...requestInsertParams(request)).changes === 0) {
+      const existing = st.getRequestByRef.get(request.ref);
+      if (existing !== undefined) return { created: false, request: existing };
+      throw new StaleWriteError(`A request with uuid ${request.uuid} already exists under another ref.`);
+    }
+    this.#saveRevision(revision);
+    for (const taskRun of taskRuns) this.#saveTaskRun(taskRun);
+    for (const line of logs) st.insertLog.run(...logInsertParams(line));
+    return { created: true, request: { ...request } };
+  }
+
+  /** The body of commit, inside its transaction: every write must land, else the whole set rolls back. */
+  #applyChanges(changes: ChangeSet, owner: string | undefined): void {
+    for (const request of changes.requests ?? []) this.#saveRequest(request);
+    for (const revision of changes.revisions ?? []) this.#saveRevision(revision);
+    for (const taskRun of changes.taskRuns ?? []) this.#saveTaskRun(taskRun);
+    for (const line of changes.logs ?? []) this.#st!.insertLog.run(...logInsertParams(line));
+    // Checked after the writes, inside the same transaction: request saves never move the owner, so
+    // this sees the owner as it was, and a request inserted by this very change set is covered too.
+    if (owner !== undefined) this.#assertOwner(changes, owner);
+  }
+
+  /** Inserts (version 1) or compare-and-sets a request; StaleWriteError when nothing was written. */
+  #saveRequest(r: RequestRecord): void {
+    const st = this.#st!;
+    const { changes } =
+      r.version === 1
+        ? st.insertRequest.run(...requestInsertParams(r))
+        : st.updateRequest.run(...requestUpdateParams(r));
+    if (changes === 0) throw staleWrite(`request ${r.uuid}`, r.version, st.requestVersion.get(r.uuid));
+  }
+
+  /** Inserts (version 1) or compare-and-sets a revision; StaleWriteError when nothing was written. */
+  #saveRevision(r: RevisionRecord): void {
+    const st = this.#st!;
+    const { changes } =
+      r.version === 1
+        ? st.insertRevision.run(...revisionInsertParams(r))
+        : st.updateRevision.run(...revisionUpdateParams(r));
+    if (changes === 0) {
+      const stored = st.revisionVersion.get(r.requestUuid, r.revision);
+      throw staleWrite(`revision ${r.revision} of request ${r.requestUuid}`, r.version, stored);
+    }
+  }
+
+  /** Inserts (version 1) or compare-and-sets a task run; StaleWriteError when nothing was written. */
+  #saveTaskRun(t: TaskRunRecord): void {
+    const st = this.#st!;
+    const { changes } =
+      t.version === 1
+        ? st.insertTaskRun.run(...taskRunInsertParams(t))
+        : st.updateTaskRun.run(...taskRunUpdateParams(t));
+    if (changes === 0) throw staleWrite(`task run ${t.uuid}`, t.version, st.taskRunVersion.get(t.uuid));
+  }
+
+  /** Fencing: every request the change set touches must be owned by `owner`. */
+  #assertOwner(changes: ChangeSet, owner: string): void {
+    const touched = new Set<string>();
+    for (const r of changes.requests ?? []) touched.add(r.uuid);
+    for (const r of changes.revisions ?? []) touched.add(r.requestUuid);
+    for (const t of changes.taskRuns ?? []) touched.add(t.requestUuid);
+    for (const l of changes.logs ?? []) touched.add(l.requestUuid);
+    for (const uuid of touched) {
+      const current = this.#st!.requestOwner.get(uuid);
+      if (current !== owner) {
+        if (current === undefined) throw new StaleWriteError(`Request ${uuid} does not exist.`);
+        const held = current === null ? 'no node' : `node ${current}`;
+        throw new StaleWriteError(
+          `Request ${uuid} is owned by ${held}, not by ${owner}; the lease was lost.`,
+        );
+      }
+    }
+  }
+
+  /** Runs `fn` on the open connection, mapping "the database cannot be used" to StoreUnavailableError. */
+  #run<T>(fn: (st: Statements) => T): T {
+    const st = this.#st;
+    if (st === undefined || this.#db?.open !== true) {
+      throw new StoreUnavailableError(
+        `The SQLite store ${this.#path} is not open (init() not called, or closed).`,
+      );
+    }
+    return this.#guard(() => fn(st));
+  }
+
+  /** Calls `fn`, translating SQLite errors that mean the database is unusable. */
+  #guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      throw toStoreError(error, this.#path, this.#db);
+    }
+  }
+}
+
+/** The error of a compare-and-set that wrote nothing; the stored version (if any) says why. */
+function staleWrite(name: string, version: number, stored: number | undefined): StaleWriteError {
+  const found = stored === undefined ? 'none is stored' : `version ${stored} is stored`;
+  return new StaleWriteError(
+    `Stale write of ${name}: version ${version} needs version ${version - 1}, but ${found}.`,
+  );
+}
+
+/** Oldest first, by creation time then uuid, as the claim statements pick them. */
+function byCreation(a: RequestRecord, b: RequestRecord): number {
+  return a.createdAt - b.createdAt || (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0);
+}
+
+// SQLite result codes (primary, so extended codes such as SQLITE_IOERR_WRITE match by prefix) that
+// mean the database cannot be used right now, as opposed to a bug in a statement.
+const UNAVAILABLE_CODES = [
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_CANTOPEN',
+  'SQLITE_IOERR',
+  'SQLITE_FULL',
+  'SQLITE_READONLY',
+  'SQLITE_CORRUPT',
+  'SQLITE_NOTADB',
+  'SQLITE_PROTOCOL',
+  'SQLITE_NOMEM',
+];
+
+/** StoreUnavailableError for errors that mean "cannot use the database"; anything else unchanged. */
+function toStoreError(error: unknown, path: string, db: Database.Database | undefined): unknown {
+  if (error instanceof O3Error) return error;
+  const code = error instanceof Database.SqliteError ? error.code : undefined;
+  const unusable =
+    (code !== undefined && UNAVAILABLE_CODES.some((c) => code.startsWith(c))) ||
+    (db !== undefined && !db.open) ||
+    isFsError(error);
+  if (!unusable) return error;
+  return new StoreUnavailableError(`The SQLite store ${path} cannot be used: ${errorMessage(error)}`, error);
+}
+
+/** True for a Node file-system error (e.g. creating the database folder failed). */
+function isFsError(error: unknown): boolean {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string';
+}
+
+/** Opens the connection with the pragmas the store relies on. */
+function openDatabase(path: string): Database.Database {
+  if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+  try {
+    db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode cannot corrupt the file; a power cut may lose the last commits, a process
+    // crash (the case §7 is about) loses nothing.
+    db.pragma('synchronous = NORMAL');
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma('foreign_keys = ON');
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
+}
+
+/**
+ * Applies the migrations the file has not seen yet, in one IMMEDIATE transaction that also reads the
+ * version: two processes opening a new file at once then migrate it once, not twice.
+ */
+function migrate(db: Database.Database, path: string): void {
+  db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    if (current > MIGRATIONS.length) {
+      throw new StoreUnavailableError(
+        `The SQLite store ${path} has schema version ${current}, newer than this O3 knows (${MIGRATIONS.length}); upgrade O3.`,
+      );
+    }
+    for (const sql of MIGRATIONS.slice(current)) db.exec(sql);
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  }).immediate();
+}

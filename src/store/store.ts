@@ -1,0 +1,127 @@
+/**
+ * The store: everything O3 keeps, behind one semantic interface with three implementations
+ * (SQLite, PostgreSQL, Redis) proved by one contract suite (test/contract/store-contract.ts).
+ *
+ * Words: a *request* is one submission of a template with the caller's variables; each run of it
+ * is a *revision*; each task of a revision is a *task run* with its *state attributes*; a node
+ * owns a request's execution through a *lease* it renews, so that another node can adopt the
+ * request when the owner dies. Records carry a version: a save of version v succeeds only over a
+ * stored v - 1 (compare-and-set), so a stale writer can never overwrite a newer write.
+ */
+import type {
+  LogLine,
+  RequestRecord,
+  RequestStatus,
+  RevisionRecord,
+  StoredLogLine,
+  TaskRunRecord,
+} from './records.js';
+
+export * from './records.js';
+
+/** A record to save, written as `record.version` over a stored `record.version - 1` (1 inserts). */
+export interface ChangeSet {
+  requests?: RequestRecord[];
+  revisions?: RevisionRecord[];
+  taskRuns?: TaskRunRecord[];
+  logs?: LogLine[];
+}
+
+/** Options of a commit. */
+export interface CommitOptions {
+  /**
+   * Fencing: when set, every request touched by the change set must be owned by this node,
+   * else the whole commit is refused with StaleWriteError.
+   */
+  owner?: string;
+}
+
+/** The outcome of an idempotent create. */
+export type CreateRequestResult =
+  { created: true; request: RequestRecord } | { created: false; request: RequestRecord };
+
+/** Filters of the request list; every field is optional and they combine with AND. */
+export interface RequestFilter {
+  status?: RequestStatus;
+  template?: string;
+  ref?: string;
+  traceId?: string;
+}
+
+/** One page of a list; `nextCursor` is null on the last page. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** Which log lines to read: after `afterSeq` (exclusive), at most `limit`, optionally of one task run. */
+export interface LogQuery {
+  taskUuid?: string;
+  afterSeq?: number;
+  limit?: number;
+}
+
+/** The store interface every backend implements. */
+export interface Store {
+  /** A short name of the backend, e.g. `sqlite`. */
+  readonly kind: string;
+
+  /** Creates tables or applies migrations; called once before use. */
+  init(): Promise<void>;
+  /** Throws StoreUnavailableError when the store cannot be reached (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  /**
+   * Stores a new request with its first revision and task runs in one transaction, unless a request
+   * with the same `ref` exists: then nothing is written and the existing request is returned.
+   * The request's `owner` and `leaseExpiresAt` are stored as given (the submitting node may own it).
+   */
+  createRequest(
+    request: RequestRecord,
+    revision: RevisionRecord,
+    taskRuns: TaskRunRecord[],
+    logs?: LogLine[],
+  ): Promise<CreateRequestResult>;
+
+  /**
+   * Saves every record of the change set in one transaction with compare-and-set on each, and
+   * appends its log lines. Throws StaleWriteError (and writes nothing) when any version is stale.
+   * A request save never changes `owner` or `leaseExpiresAt`: only the lease operations do, and they
+   * leave `version` alone, so renewing a lease never makes the owner's own next save stale.
+   */
+  commit(changes: ChangeSet, options?: CommitOptions): Promise<void>;
+
+  getRequest(uuid: string): Promise<RequestRecord | undefined>;
+  getRequestByRef(ref: string): Promise<RequestRecord | undefined>;
+  /** Newest first; the cursor is opaque. */
+  listRequests(
+    filter: RequestFilter,
+    page: { limit: number; cursor?: string | null },
+  ): Promise<Page<RequestRecord>>;
+
+  /** All revisions of a request, oldest first. */
+  getRevisions(requestUuid: string): Promise<RevisionRecord[]>;
+  /** The task runs of one revision, in creation order. */
+  getTaskRuns(requestUuid: string, revision: number): Promise<TaskRunRecord[]>;
+
+  /** Log lines of a request in the order they were appended. */
+  readLogs(requestUuid: string, query?: LogQuery): Promise<StoredLogLine[]>;
+
+  /**
+   * Takes ownership of up to `limit` unfinished requests (pending, running, canceling) that have no
+   * owner, an expired lease, or are already this node's; returns them with the new lease.
+   */
+  claimRequests(owner: string, now: number, leaseMs: number, limit: number): Promise<RequestRecord[]>;
+  /**
+   * Moves due scheduled requests (scheduledAt <= now, status scheduled) to pending under this node's
+   * lease, each exactly once across all nodes; returns them.
+   */
+  claimDueSchedules(owner: string, now: number, leaseMs: number, limit: number): Promise<RequestRecord[]>;
+  /** Extends this node's leases; returns the uuids it still holds (the others were taken over). */
+  renewLeases(owner: string, uuids: string[], now: number, leaseMs: number): Promise<string[]>;
+  /** Gives up ownership (the request ended, or the node stops). */
+  releaseLease(owner: string, uuid: string): Promise<void>;
+  /** The earliest `scheduledAt` of a scheduled request, or null when none is scheduled. */
+  nextScheduledAt(): Promise<number | null>;
+}

@@ -1,0 +1,189 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { O3Error, StoreUnavailableError } from '../../src/errors.js';
+import { createStore } from '../../src/store/create-store.js';
+import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
+import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { Store } from '../../src/store/store.js';
+import { T0, bump, makeLog, makeSubmission, requestWithStatus } from './fixtures.js';
+import { describeStoreContract } from './store-contract.js';
+
+const root = join(tmpdir(), `o3-sqlite-test-${process.pid}-${randomUUID().slice(0, 8)}`);
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** A fresh database path in a folder that does not exist yet (the store must create it). */
+function freshPath(): string {
+  return join(root, randomUUID(), 'o3.db');
+}
+
+/** Opens and initialises a store on `path`. */
+async function open(path: string): Promise<Store> {
+  const store = createSqliteStore(path);
+  await store.init();
+  return store;
+}
+
+/** The file of each store the suite opened, so that a peer can open the same file. */
+const paths = new WeakMap<Store, string>();
+
+describeStoreContract(
+  'sqlite file',
+  async () => {
+    const path = freshPath();
+    const store = await open(path);
+    paths.set(store, path);
+    return store;
+  },
+  { openPeer: (store) => open(paths.get(store)!) },
+);
+
+describeStoreContract('sqlite :memory:', () => open(':memory:'));
+
+describe('sqlite store', () => {
+  it('keeps everything when the file is closed and opened again', async () => {
+    const path = freshPath();
+    const s = makeSubmission({ owner: 'node-a', leaseExpiresAt: T0 + 15_000 }, 2);
+    const first = await open(path);
+    await first.createRequest(s.request, s.revision, s.taskRuns, s.logs);
+    const saved = bump(s.taskRuns[0]!, { state: 'running', attributes: { job: { value: 7, public: true } } });
+    await first.commit({ taskRuns: [saved], logs: [makeLog(s.request, 'started', saved.uuid)] });
+    await first.close();
+
+    const again = await open(path);
+    expect(await again.getRequest(s.request.uuid)).toEqual(s.request);
+    expect(await again.getRevisions(s.request.uuid)).toEqual([s.revision]);
+    expect(await again.getTaskRuns(s.request.uuid, 1)).toEqual([saved, s.taskRuns[1]]);
+    expect((await again.readLogs(s.request.uuid)).map((l) => l.message)).toEqual([
+      'request stored',
+      'started',
+    ]);
+    await again.close();
+  });
+
+  it('puts the file in WAL mode at the current schema version', async () => {
+    const path = freshPath();
+    await (await open(path)).close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    db.close();
+  });
+
+  it('opening an existing file twice does not migrate it again', async () => {
+    const path = freshPath();
+    const [a, b] = await Promise.all([open(path), open(path)]);
+    await a.close();
+    await b.close();
+    await (await open(path)).close();
+  });
+
+  it('refuses a file written by a newer O3 with StoreUnavailableError', async () => {
+    const path = freshPath();
+    await (await open(path)).close();
+    const db = new Database(path);
+    db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    db.close();
+    await expect(open(path)).rejects.toThrow(/newer than this O3 knows/);
+    await expect(open(path)).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+
+  it('reports a path it cannot open as StoreUnavailableError', async () => {
+    const blocker = join(root, randomUUID());
+    mkdirSync(root, { recursive: true });
+    writeFileSync(blocker, 'not a folder');
+    await expect(open(join(blocker, 'o3.db'))).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+
+  it('refuses calls before init() with StoreUnavailableError', async () => {
+    await expect(createSqliteStore(':memory:').ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+});
+
+/**
+ * A node as a separate process: increments a counter attribute of one task run `rounds` times
+ * (read, bump, commit, retry when stale) and fires due schedules one at a time; prints the uuids it fired.
+ */
+const NODE_PROCESS = `
+  import { createSqliteStore } from './src/store/sqlite/sqlite-store.js';
+  const [path, requestUuid, node, rounds] = process.argv.slice(1);
+  const store = createSqliteStore(path);
+  await store.init();
+  const fired = [];
+  for (let done = 0; done < Number(rounds); ) {
+    const [run] = await store.getTaskRuns(requestUuid, 1);
+    const count = run.attributes.count?.value ?? 0;
+    const next = { ...run, attributes: { count: { value: count + 1, public: true } }, version: run.version + 1 };
+    try {
+      await store.commit({ taskRuns: [next] });
+      done += 1;
+    } catch (error) {
+      if (error.code !== 'stale_write') throw error;
+    }
+    for (const r of await store.claimDueSchedules(node, ${T0 + 1000}, 15000, 1)) fired.push(r.uuid);
+  }
+  await store.close();
+  console.log(JSON.stringify(fired));
+`;
+
+describe('sqlite store across processes', () => {
+  it('loses no increment and fires each schedule once when processes race on one file', async () => {
+    const path = freshPath();
+    const store = await open(path);
+    const s = makeSubmission({}, 1);
+    await store.createRequest(s.request, s.revision, s.taskRuns, s.logs);
+    const due: string[] = [];
+    for (let i = 0; i < 30; i += 1) {
+      const d = requestWithStatus('scheduled', { scheduledAt: T0 + i });
+      await store.createRequest(d.request, d.revision, d.taskRuns);
+      due.push(d.request.uuid);
+    }
+    const cwd = fileURLToPath(new URL('../..', import.meta.url));
+    const run = (node: string) =>
+      promisify(execFile)(
+        process.execPath,
+        ['--import', 'tsx', '--input-type=module', '-e', NODE_PROCESS, path, s.request.uuid, node, '1000'],
+        { cwd },
+      );
+    const outputs = await Promise.all(['node-a', 'node-b', 'node-c'].map(run));
+    const fired = outputs.flatMap((o) => JSON.parse(o.stdout) as string[]);
+    expect(fired.sort()).toEqual(due.sort());
+    const [final] = await store.getTaskRuns(s.request.uuid, 1);
+    expect(final!.attributes.count?.value).toBe(3000);
+    expect(final!.version).toBe(3001);
+    await store.close();
+  });
+});
+
+describe('createStore', () => {
+  it('opens sqlite:PATH, a bare .db path and sqlite::memory:', async () => {
+    for (const url of [`sqlite:${freshPath()}`, freshPath(), 'sqlite::memory:']) {
+      const store = await createStore(url);
+      expect(store.kind).toBe('sqlite');
+      await store.ping();
+      await store.close();
+    }
+  });
+
+  it('says postgres and redis are not available yet', async () => {
+    await expect(createStore('postgres://localhost/o3')).rejects.toThrow(
+      /postgres store is not available yet/,
+    );
+    await expect(createStore('redis://localhost:6379')).rejects.toThrow(/redis store is not available yet/);
+  });
+
+  it('names the accepted forms for anything else', async () => {
+    for (const url of ['mysql://x', 'data/o3', 'sqlite:']) {
+      const error: unknown = await createStore(url).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(O3Error);
+      expect((error as O3Error).code).toBe('bad_request');
+      expect((error as O3Error).message).toMatch(/sqlite:PATH/);
+    }
+  });
+});

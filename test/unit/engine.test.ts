@@ -1,0 +1,139 @@
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { calls } from '../fixtures/tasks/scripted.js';
+import { ROOT } from '../helpers/examples.js';
+import { startTestServer, waitFor, waitForEnd, type TestServer } from '../helpers/test-server.js';
+
+const fixtures = path.join(ROOT, 'test/fixtures');
+
+function request(template: string, input: Record<string, unknown>, ref = `ref-${Math.random()}`) {
+  return {
+    workflow: { meta: { ref, template }, vars: { workflow: { input } } },
+    schema_version: 2,
+  };
+}
+
+describe('the engine', () => {
+  let server: TestServer;
+  beforeEach(async () => {
+    server = await startTestServer({
+      taskDirs: [path.join(fixtures, 'tasks')],
+      templateDirs: [path.join(fixtures, 'templates')],
+    });
+  });
+  afterEach(async () => {
+    await server.close();
+  });
+
+  async function submit(body: object) {
+    const response = await server.app.inject({
+      method: 'POST',
+      url: '/api/v1/workflow/submit',
+      payload: body,
+    });
+    expect(response.statusCode, response.body).toBe(201);
+    return response.json().uuid as string;
+  }
+
+  const taskOf = (detail: any, ref: string) =>
+    detail.tasks.find((t: { ref_name: string }) => t.ref_name === ref);
+
+  it('runs a diamond, passing outputs (typed and interpolated) to dependents', async () => {
+    const detail = await waitForEnd(server, await submit(request('scripted_diamond', {})));
+    expect(detail.status).toBe('successful');
+    const d = taskOf(detail, 'd');
+    expect(d.inputs.c_note).toBe('c done');
+    expect(d.inputs.message).toBe('a gave 7');
+    expect(taskOf(detail, 'b').inputs.from_a).toBe(7);
+    expect(Date.parse(d.started_at)).toBeGreaterThanOrEqual(Date.parse(taskOf(detail, 'b').ended_at));
+  });
+
+  it('ends successful when only an optional task fails, and its output resolves to null', async () => {
+    const detail = await waitForEnd(
+      server,
+      await submit(request('scripted_diamond', { outcome_c: 'failed' })),
+    );
+    expect(detail.status).toBe('successful');
+    expect(taskOf(detail, 'c').state).toBe('failed');
+    expect(taskOf(detail, 'd').inputs.c_note).toBeNull();
+  });
+
+  it('fails fast: a failed task stops new starts, running ones are followed to their end, the rest is skipped', async () => {
+    const detail = await waitForEnd(
+      server,
+      await submit(request('scripted_diamond', { outcome_b: 'failed' })),
+    );
+    expect(detail.status).toBe('failed');
+    expect(detail.error).toContain('task b ended failed');
+    expect(taskOf(detail, 'c').state).toBe('successful');
+    expect(taskOf(detail, 'd').state).toBe('skipped');
+  });
+
+  it('records an exception thrown by run with its message, and the stack in the task log', async () => {
+    const uuid = await submit(request('single', { outcome: 'exception' }));
+    const detail = await waitForEnd(server, uuid);
+    expect(detail.status).toBe('failed');
+    const only = taskOf(detail, 'only');
+    expect(only.state).toBe('exception');
+    expect(only.error).toBe('run() threw: run exploded');
+    expect(only.attempt).toBe(2);
+    const logs = (
+      await server.app.inject({ method: 'GET', url: `/api/v1/workflow/${uuid}/logs?task=only` })
+    ).json();
+    expect(logs.lines.some((l: { message: string }) => l.message.includes('at Scripted.run'))).toBe(true);
+  });
+
+  it('retries a ping that throws, then goes on', async () => {
+    const detail = await waitForEnd(server, await submit(request('single', { ping_failures: 2 })));
+    expect(detail.status).toBe('successful');
+    expect(calls.get(taskOf(detail, 'only').uuid)?.filter((c) => c === 'ping').length).toBeGreaterThanOrEqual(
+      3,
+    );
+  }, 20_000);
+
+  it('re-runs a failed task as a new instance up to retry.max_attempts, keeping its state attributes', async () => {
+    const detail = await waitForEnd(server, await submit(request('single', { outcome: 'failed' })));
+    const only = taskOf(detail, 'only');
+    expect(only.state).toBe('failed');
+    expect(only.attempt).toBe(2);
+    expect(only.last_task_state).toBe('failed');
+    expect(calls.get(only.uuid)?.filter((c) => c === 'run')).toHaveLength(2);
+  });
+
+  it('times a task out: cancel() is called and the task ends timeout', async () => {
+    const detail = await waitForEnd(server, await submit(request('single', { hang: true })), 10_000);
+    const only = taskOf(detail, 'only');
+    expect(only.state).toBe('timeout');
+    expect(only.error).toContain('timed out after 2 s');
+    expect(calls.get(only.uuid)).toContain('cancel');
+    expect(detail.status).toBe('failed');
+  });
+
+  it('cancels a running request: the task is canceled through cancel(), a second cancel is a 409', async () => {
+    const uuid = await submit(request('single', { delay_ms: 60_000 }));
+    await waitFor(async () => {
+      const d = (await server.app.inject({ method: 'GET', url: `/api/v1/workflow/${uuid}` })).json();
+      return taskOf(d, 'only').state === 'running' ? true : undefined;
+    });
+    const canceled = await server.app.inject({ method: 'POST', url: `/api/v1/workflow/${uuid}/cancel` });
+    expect(canceled.statusCode).toBe(202);
+    const detail = await waitForEnd(server, uuid);
+    expect(detail.status).toBe('canceled');
+    expect(taskOf(detail, 'only').state).toBe('canceled');
+    expect(calls.get(taskOf(detail, 'only').uuid)).toContain('cancel');
+    const again = await server.app.inject({ method: 'POST', url: `/api/v1/workflow/${uuid}/cancel` });
+    expect(again.statusCode).toBe(409);
+  });
+
+  it('masks a secret input in task logs and API answers, also inside longer text', async () => {
+    const secret = 'canary-7f3a9c2e-secret';
+    const uuid = await submit(request('single', { secret_token: secret }));
+    await waitForEnd(server, uuid);
+    const detail = await server.app.inject({ method: 'GET', url: `/api/v1/workflow/${uuid}` });
+    const logs = await server.app.inject({ method: 'GET', url: `/api/v1/workflow/${uuid}/logs` });
+    expect(detail.body).not.toContain(secret);
+    expect(logs.body).not.toContain(secret);
+    expect(logs.body).toContain('using token ***');
+    expect(detail.json().tasks[0].inputs.secret_token).toBe('***');
+  });
+});
