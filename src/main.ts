@@ -72,8 +72,8 @@ export async function startServer(
     bodyLimitBytes: config.bodyLimitBytes,
   });
   await engine.start();
-  await app.listen({ host: config.host, port: config.port });
-  logger.info({ url: `http://${config.host}:${config.port}`, store: store.kind }, 'O3 is listening');
+  const url = await app.listen({ host: config.host, port: config.port });
+  logger.info({ url, store: store.kind }, 'O3 is listening');
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> =>
     (closing ??= (async () => {

@@ -156,7 +156,7 @@ export class Engine {
     const request: RequestRecord = {
       uuid: randomUUID(),
       ref: meta.ref,
-      traceId: meta.trace_id ?? randomUUID().replaceAll('-', ''),
+      traceId: meta.trace_id || randomUUID().replaceAll('-', ''),
       name: meta.name ?? null,
       description: meta.description ?? null,
       templateRef: template.refName,
