@@ -142,6 +142,77 @@ export class Engine {
     return { ...loaded.request };
   }
 
+  /**
+   * Adds a revision (§6.5) and runs it: `retry` with the same variables, `revise` with new ones
+   * (already merged and validated by the caller). A 409 unless the request has ended.
+   */
+  async addRevision(
+    uuid: string,
+    reason: 'retry' | 'revise',
+    revised?: ValidRequest,
+  ): Promise<RequestRecord> {
+    const request = await this.deps.store.getRequest(uuid);
+    if (!request) throw notFound(`no request ${uuid}`);
+    if (!isRequestEnded(request.status) || this.runners.has(uuid)) {
+      throw conflict(`request ${uuid} is ${request.status}; it can be retried or revised once it has ended`);
+    }
+    const previous = (await this.deps.store.getRevisions(uuid)).find((r) => r.revision === request.revision);
+    if (!previous) throw notFound(`request ${uuid} has no revision ${request.revision}`);
+    const previousRuns = await this.deps.store.getTaskRuns(uuid, previous.revision);
+    const now = this.clock.now();
+    const payload = revised?.payload ?? previous.payload;
+    const template = revised?.template ?? this.compile(previous.template);
+    const scheduledAt = revised ? scheduledStart(revised.payload, now) : null;
+    const status: RequestStatus = scheduledAt === null ? 'pending' : 'scheduled';
+    const number = request.revision + 1;
+    const updated: RequestRecord = {
+      ...request,
+      revision: number,
+      status,
+      scheduledAt,
+      endedAt: null,
+      error: null,
+      updatedAt: now,
+      version: request.version + 1,
+    };
+    const revision: RevisionRecord = {
+      requestUuid: uuid,
+      revision: number,
+      reason,
+      payload,
+      template: template.document,
+      status,
+      createdAt: now,
+      startedAt: null,
+      endedAt: null,
+      error: null,
+      warnings: revised?.warnings ?? previous.warnings,
+      version: 1,
+    };
+    const byRef = new Map(previousRuns.map((run) => [run.taskRef, run]));
+    const taskRuns = template.tasks.map((task) => {
+      const before = byRef.get(task.refName);
+      return newTaskRun(uuid, number, task.refName, task.className, now, before);
+    });
+    const message = `revision ${number} added (${reason}) after revision ${previous.revision} ended ${previous.status}`;
+    const logs = [
+      {
+        requestUuid: uuid,
+        taskUuid: null,
+        ts: now,
+        level: 'info' as const,
+        source: 'engine' as const,
+        message,
+      },
+    ];
+    // No owner fencing: an ended request has no owner; the compare-and-set on the request's version
+    // makes two concurrent retries add one revision, not two.
+    await this.deps.store.commit({ requests: [updated], revisions: [revision], taskRuns, logs });
+    if (status === 'scheduled') await this.armSchedules();
+    else await this.adoptRequests();
+    return updated;
+  }
+
   /** True while this node follows the request. */
   isFollowing(uuid: string): boolean {
     return this.runners.has(uuid);
@@ -187,23 +258,9 @@ export class Engine {
       warnings,
       version: 1,
     };
-    const taskRuns: TaskRunRecord[] = template.tasks.map((task) => ({
-      uuid: randomUUID(),
-      requestUuid: request.uuid,
-      revision: 1,
-      taskRef: task.refName,
-      className: task.className,
-      state: 'pending',
-      lastTaskState: 'never',
-      attempt: 1,
-      inputs: null,
-      attributes: {},
-      error: null,
-      createdAt: now,
-      startedAt: null,
-      endedAt: null,
-      version: 1,
-    }));
+    const taskRuns = template.tasks.map((task) =>
+      newTaskRun(request.uuid, 1, task.refName, task.className, now, undefined),
+    );
     return { request, revision, taskRuns };
   }
 
@@ -243,15 +300,21 @@ export class Engine {
     );
   }
 
+  private compile(document: unknown) {
+    return compileTemplate(document, { lookupClass: this.deps.tasks.lookupMeta });
+  }
+
   private async loadRunner(request: RequestRecord): Promise<RequestRunner> {
     const revisions = await this.deps.store.getRevisions(request.uuid);
     const revision = revisions.find((r) => r.revision === request.revision);
     if (!revision) throw new Error(`request ${request.uuid} has no revision ${request.revision}`);
     const taskRuns = await this.deps.store.getTaskRuns(request.uuid, request.revision);
+    const previousRuns =
+      request.revision > 1 ? await this.deps.store.getTaskRuns(request.uuid, request.revision - 1) : [];
     const template = compileTemplate(revision.template, {
       lookupClass: this.deps.tasks.lookupMeta,
     });
-    return new RequestRunner({ request, revision, template, taskRuns }, this.runnerDeps());
+    return new RequestRunner({ request, revision, template, taskRuns, previousRuns }, this.runnerDeps());
   }
 
   /** Claims unfinished requests (all of them on start; orphans of dead nodes later) and resumes them. */
@@ -330,6 +393,34 @@ export class Engine {
     }
     await this.armSchedules().catch(() => undefined);
   }
+}
+
+/** A pending task run; in a new revision it keeps the previous run's state attributes and state (§6.5). */
+function newTaskRun(
+  requestUuid: string,
+  revision: number,
+  taskRef: string,
+  className: string,
+  now: number,
+  previous: TaskRunRecord | undefined,
+): TaskRunRecord {
+  return {
+    uuid: randomUUID(),
+    requestUuid,
+    revision,
+    taskRef,
+    className,
+    state: 'pending',
+    lastTaskState: previous?.state ?? 'never',
+    attempt: 1,
+    inputs: null,
+    attributes: previous?.attributes ?? {},
+    error: null,
+    createdAt: now,
+    startedAt: null,
+    endedAt: null,
+    version: 1,
+  };
 }
 
 /** When a request starts: null for now (or a start already due), else the schedule's time. */

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
 import { resolveTaskInputs } from '../request/resolve-inputs.js';
 import type { RequestPayload } from '../request/payload.js';
+import { canonicalJson } from '../request/validate-request.js';
 import {
   isTaskEnded,
   type LogLevel,
@@ -41,6 +42,8 @@ export interface RunnerState {
   revision: RevisionRecord;
   template: CompiledTemplate;
   taskRuns: TaskRunRecord[];
+  /** The task runs of the previous revision, to skip tasks that succeeded with the same inputs (§6.5). */
+  previousRuns?: TaskRunRecord[];
 }
 
 /** The in-memory executor of one request. */
@@ -52,6 +55,7 @@ export class RequestRunner implements DriverHost {
   readonly redactor = new Redactor();
   private readonly runs = new Map<string, TaskRunRecord>();
   private readonly drivers = new Map<string, TaskDriver>();
+  private readonly previousRuns = new Map<string, TaskRunRecord>();
   /** Tasks waiting for a global slot, so that a finish check does not end the request under them. */
   private starting = 0;
   private failure: string | null = null;
@@ -67,6 +71,7 @@ export class RequestRunner implements DriverHost {
     this.template = state.template;
     this.payload = state.revision.payload as RequestPayload;
     for (const run of state.taskRuns) this.runs.set(run.taskRef, run);
+    for (const run of state.previousRuns ?? []) this.previousRuns.set(run.taskRef, run);
     collectRequestSecrets(this.payload, this.template, deps.tasks, this.redactor);
   }
 
@@ -145,21 +150,20 @@ export class RequestRunner implements DriverHost {
   }
 
   onEnded(driver: TaskDriver): void {
+    const run = driver.record;
+    const level = run.state === 'successful' ? 'info' : 'warn';
+    this.log(run.uuid, level, 'engine', `task ${run.taskRef} ended ${run.state}`);
+    this.settle(driver);
+  }
+
+  /** A task run is over: free its slot, note a failure, start what became ready, maybe end the request. */
+  private settle(driver: TaskDriver): void {
     this.drivers.delete(driver.ref);
     this.deps.slots.release();
     const run = driver.record;
-    this.log(
-      run.uuid,
-      run.state === 'successful' ? 'info' : 'warn',
-      'engine',
-      `task ${run.taskRef} ended ${run.state}`,
-    );
-    if (
-      run.state !== 'successful' &&
-      !driver.task.optional &&
-      this.failure === null &&
-      this.request.status === 'running'
-    ) {
+    const succeeded =
+      run.state === 'successful' || (run.state === 'skipped' && run.lastTaskState === 'successful');
+    if (!succeeded && !driver.task.optional && this.failure === null && this.request.status === 'running') {
       this.failure = `task ${run.taskRef} ended ${run.state}${run.error ? `: ${run.error}` : ''}`;
       this.log(null, 'error', 'engine', `${this.failure}; no new task starts`);
     }
@@ -259,6 +263,11 @@ export class RequestRunner implements DriverHost {
     for (const [name, value] of Object.entries(inputs)) {
       if (isSecretInput(meta, name)) addSecretStrings(this.redactor, value);
     }
+    const previous = this.previousRuns.get(run.taskRef);
+    if (previous && !driver.task.alwaysRun && succeededWith(previous, inputs)) {
+      await this.skipCarriedOver(driver, inputs, previous);
+      return false;
+    }
     const attributes = { ...run.attributes };
     for (const [name, value] of Object.entries(inputs)) attributes[name] = { value, public: false };
     run.inputs = inputs;
@@ -268,6 +277,31 @@ export class RequestRunner implements DriverHost {
     this.log(run.uuid, 'info', 'engine', `task ${run.taskRef} created (class ${run.className})`);
     await this.saveTaskRun(run);
     return true;
+  }
+
+  /** §6.5: a task that succeeded in the previous revision with the same inputs is skipped, its outputs kept. */
+  private async skipCarriedOver(
+    driver: TaskDriver,
+    inputs: Record<string, unknown>,
+    previous: TaskRunRecord,
+  ): Promise<void> {
+    const run = driver.record;
+    const now = this.now();
+    run.state = 'skipped';
+    run.lastTaskState = 'successful';
+    run.inputs = inputs;
+    run.attributes = previous.attributes;
+    run.startedAt = now;
+    run.endedAt = now;
+    run.error = null;
+    this.log(
+      run.uuid,
+      'info',
+      'engine',
+      `task ${run.taskRef} skipped: it succeeded in revision ${previous.revision} with the same inputs`,
+    );
+    await this.saveTaskRun(run);
+    this.settle(driver);
   }
 
   private readOutput(ref: string, name: string): { found: true; value: unknown } | { found: false } {
@@ -347,4 +381,12 @@ export class RequestRunner implements DriverHost {
   private touch(): void {
     this.request.updatedAt = this.now();
   }
+}
+
+/** True when a run of an earlier revision succeeded (or was itself carried over) with these inputs. */
+function succeededWith(previous: TaskRunRecord, inputs: Record<string, unknown>): boolean {
+  const succeeded =
+    previous.state === 'successful' ||
+    (previous.state === 'skipped' && previous.lastTaskState === 'successful');
+  return succeeded && canonicalJson(previous.inputs) === canonicalJson(inputs);
 }

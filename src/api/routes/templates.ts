@@ -1,6 +1,6 @@
 /** Registered templates, one with its DAG. */
 import type { FastifyPluginAsync } from 'fastify';
-import { notFound } from '../../errors.js';
+import { O3Error, notFound } from '../../errors.js';
 import type { CompiledTemplate } from '../../template/types.js';
 import type { AppDeps } from '../build-app.js';
 
@@ -44,7 +44,7 @@ export function templateRoutes(deps: AppDeps): FastifyPluginAsync {
     app.get<{ Params: { ref: string }; Querystring: { version?: string } }>(
       '/templates/:ref',
       async (request) => {
-        const version = request.query.version === undefined ? undefined : Number(request.query.version);
+        const version = templateVersion(request.query.version);
         const template = deps.templates.get(request.params.ref, version);
         if (!template)
           throw notFound(
@@ -54,4 +54,16 @@ export function templateRoutes(deps: AppDeps): FastifyPluginAsync {
       },
     );
   };
+}
+
+/** `?version=N`: a whole number from 1, else a 400 at the query (not a 404 for "version NaN"). */
+function templateVersion(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const version = Number(value);
+  if (value.trim() === '' || !Number.isInteger(version) || version < 1) {
+    throw new O3Error('bad_request', 'version must be a whole number from 1', {
+      details: [{ path: '/querystring/version', message: `'${value}' is not a schema_version` }],
+    });
+  }
+  return version;
 }

@@ -1,19 +1,13 @@
-/** Workflow requests: submit, validate, list, detail, cancel, logs (§10). */
+/** Workflow requests: submit, validate, list, detail, revisions, cancel, retry, revise, logs (§10). */
 import type { FastifyPluginAsync } from 'fastify';
 import { O3Error, notFound } from '../../errors.js';
-import { requestRedactor } from '../../engine/secrets.js';
 import type { RequestPayload } from '../../request/payload.js';
 import { validateRequest, type RequestValidation } from '../../request/validate-request.js';
-import {
-  RequestStatus,
-  type RequestFilter,
-  type RequestRecord,
-  type RevisionRecord,
-} from '../../store/store.js';
-import { compileTemplate } from '../../template/compile-template.js';
-import type { CompiledTemplate, TemplateDocument } from '../../template/types.js';
+import { RequestStatus, type RequestFilter } from '../../store/store.js';
 import type { AppDeps } from '../build-app.js';
-import { presentLogLine, presentRequestSummary, presentRevision, presentTaskRun } from '../present.js';
+import { presentLogLine, presentRequestSummary } from '../present.js';
+import { loadRequest, requestDetail, revisionDetail } from '../request-views.js';
+import { followRequest } from './log-stream.js';
 
 const MAX_PAGE = 1000;
 
@@ -62,38 +56,59 @@ export function workflowRoutes(deps: AppDeps): FastifyPluginAsync {
       return { items: page.items.map(presentRequestSummary), next_cursor: page.nextCursor };
     });
 
-    app.get<{ Params: { uuid: string } }>('/workflow/:uuid', async (request) => {
-      const { record, revisions, current } = await loadRequest(deps, request.params.uuid);
-      const runs = await deps.store.getTaskRuns(record.uuid, record.revision);
-      const template = templateOf(deps, current);
-      const redactor = requestRedactor(current.payload as RequestPayload, template, deps.tasks, runs);
-      return {
-        ...presentRequestSummary(record),
-        description: record.description,
-        warnings: current.warnings,
-        tasks: runs.map((run) => presentTaskRun(run, template, deps.tasks, redactor)),
-        revisions: revisions.map((revision) => presentRevision(revision, redactor)),
-      };
-    });
+    app.get<{ Params: { uuid: string } }>('/workflow/:uuid', async (request) =>
+      requestDetail(deps, await loadRequest(deps, request.params.uuid)),
+    );
+
+    app.get<{ Params: { uuid: string; revision: string } }>(
+      '/workflow/:uuid/revisions/:revision',
+      async (request) => {
+        const number = nonNegative(request.params.revision, 'revision', '/params');
+        return revisionDetail(deps, await loadRequest(deps, request.params.uuid, number));
+      },
+    );
 
     app.post<{ Params: { uuid: string } }>('/workflow/:uuid/cancel', async (request, reply) => {
       const record = await deps.engine.cancel(request.params.uuid);
       return reply.status(202).send({ uuid: record.uuid, status: record.status });
     });
 
+    app.post<{ Params: { uuid: string } }>('/workflow/:uuid/retry', async (request, reply) => {
+      const record = await deps.engine.addRevision(request.params.uuid, 'retry');
+      return reply.status(202).send({ uuid: record.uuid, revision: record.revision, status: record.status });
+    });
+
+    app.post<{ Params: { uuid: string } }>('/workflow/:uuid/revise', async (request, reply) => {
+      const { current, record } = await loadRequest(deps, request.params.uuid);
+      const merged = revisedPayload(current.payload as RequestPayload, request.body, record.templateVersion);
+      const validation = validate(merged);
+      if (!validation.valid) throw invalidRequest(validation.errors.map(toRevisePointer));
+      const updated = await deps.engine.addRevision(record.uuid, 'revise', validation);
+      return reply
+        .status(202)
+        .send({
+          uuid: updated.uuid,
+          revision: updated.revision,
+          status: updated.status,
+          warnings: validation.warnings,
+        });
+    });
+
     app.get<{ Params: { uuid: string }; Querystring: Record<string, string | undefined> }>(
       '/workflow/:uuid/logs',
-      async (request) => {
-        const { record } = await loadRequest(deps, request.params.uuid);
-        const runs = await deps.store.getTaskRuns(record.uuid, record.revision);
+      async (request, reply) => {
+        const { record, runs } = await loadRequest(deps, request.params.uuid);
         const refByUuid = new Map(runs.map((run) => [run.uuid, run.taskRef]));
         let taskUuid: string | undefined;
         if (request.query.task !== undefined) {
           taskUuid = runs.find((run) => run.taskRef === request.query.task)?.uuid;
           if (!taskUuid) throw notFound(`request ${record.uuid} has no task '${request.query.task}'`);
         }
-        const afterSeq =
-          request.query.after === undefined ? undefined : nonNegative(request.query.after, 'after');
+        const afterSeq = request.query.after === undefined ? 0 : nonNegative(request.query.after, 'after');
+        if (isTrue(request.query.follow)) {
+          followRequest(deps, request, reply, { uuid: record.uuid, taskUuid, afterSeq });
+          return reply;
+        }
         const lines = await deps.store.readLogs(record.uuid, {
           taskUuid,
           afterSeq,
@@ -101,11 +116,49 @@ export function workflowRoutes(deps: AppDeps): FastifyPluginAsync {
         });
         return {
           lines: lines.map((line) => presentLogLine(line, refByUuid)),
-          next_after: lines.at(-1)?.seq ?? afterSeq ?? 0,
+          next_after: lines.at(-1)?.seq ?? afterSeq,
         };
       },
     );
   };
+}
+
+const REVISE_FIELDS = new Set(['vars', 'tasks', 'schedule']);
+
+/** The payload of a revision: the current one with the body's `vars`, `tasks` and `schedule` (now, when not given). */
+function revisedPayload(current: RequestPayload, body: unknown, templateVersion: number): unknown {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new O3Error('invalid_request', 'a revision is a JSON object with vars, tasks and/or schedule', {
+      details: [{ path: '', message: 'must be an object' }],
+    });
+  }
+  const unknown = Object.keys(body).filter((key) => !REVISE_FIELDS.has(key));
+  if (unknown.length > 0) {
+    throw new O3Error(
+      'invalid_request',
+      `a revision takes only vars, tasks and schedule, not ${unknown.join(', ')}`,
+      {
+        details: unknown.map((key) => ({ path: `/${key}`, message: 'unknown field' })),
+      },
+    );
+  }
+  const changes = body as { vars?: unknown; tasks?: unknown; schedule?: unknown };
+  const payload = structuredClone(current);
+  const workflow: Record<string, unknown> = { ...payload.workflow };
+  workflow.meta = { ...payload.workflow.meta, template_schema_version: templateVersion };
+  if (changes.vars !== undefined) workflow.vars = changes.vars;
+  workflow.schedule = changes.schedule ?? { when: 'now', start: '' };
+  return { ...payload, workflow, tasks: changes.tasks ?? payload.tasks };
+}
+
+/** Errors of the merged payload, pointed into the revise body instead. */
+function toRevisePointer(detail: { path: string; message: string }): { path: string; message: string } {
+  const path = detail.path.replace(/^\/workflow\/(vars|schedule)/, '/$1');
+  return { path, message: detail.message };
+}
+
+function isTrue(value: string | undefined): boolean {
+  return value === '1' || value === 'true' || value === '';
 }
 
 function invalidRequest(errors: { path: string; message: string }[]): O3Error {
@@ -116,26 +169,6 @@ function invalidRequest(errors: { path: string; message: string }[]): O3Error {
   return new O3Error('invalid_request', `the workflow request is invalid: ${summary}${more}`, {
     details: errors,
   });
-}
-
-async function loadRequest(
-  deps: AppDeps,
-  uuid: string,
-): Promise<{ record: RequestRecord; revisions: RevisionRecord[]; current: RevisionRecord }> {
-  const record = await deps.store.getRequest(uuid);
-  if (!record) throw notFound(`no request ${uuid}`);
-  const revisions = await deps.store.getRevisions(uuid);
-  const current = revisions.find((revision) => revision.revision === record.revision);
-  if (!current) throw notFound(`request ${uuid} has no revision ${record.revision}`);
-  return { record, revisions, current };
-}
-
-/** The compiled template a revision ran with (the registered one when it is the same document). */
-function templateOf(deps: AppDeps, revision: RevisionRecord): CompiledTemplate {
-  const document = revision.template as TemplateDocument;
-  const registered = deps.templates.get(document.ref_name, document.schema_version);
-  if (registered && JSON.stringify(registered.document) === JSON.stringify(document)) return registered;
-  return compileTemplate(document, { lookupClass: deps.tasks.lookupMeta });
 }
 
 function listFilter(query: Record<string, string | undefined>): RequestFilter {
@@ -165,11 +198,11 @@ function pageLimit(value: string | undefined): number {
   return limit;
 }
 
-function nonNegative(value: string, name: string): number {
+function nonNegative(value: string, name: string, where = '/querystring'): number {
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0) {
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed)) {
     throw new O3Error('bad_request', `${name} must be a whole number`, {
-      details: [{ path: `/querystring/${name}`, message: `'${value}' is not a whole number` }],
+      details: [{ path: `${where}/${name}`, message: `'${value}' is not a whole number` }],
     });
   }
   return parsed;
