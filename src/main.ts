@@ -8,6 +8,7 @@ import { pino, type Logger } from 'pino';
 import { buildApp } from './api/build-app.js';
 import { loadConfig, type Config, type ConfigOverrides } from './config/config.js';
 import { Engine } from './engine/engine.js';
+import { SecretBox, loadSecretKey } from './engine/secret-box.js';
 import { O3Error } from './errors.js';
 import { createStore } from './store/create-store.js';
 import type { Store } from './store/store.js';
@@ -62,7 +63,8 @@ export async function startServer(
   const logger = pino({ level: config.logLevel, base: { node: config.nodeId } });
   const store = await createStore(config.store);
   const { tasks, templates } = await loadCatalogues(config, logger);
-  const engine = new Engine({ config, store, tasks, logger });
+  const secrets = new SecretBox(loadSecretKey(config.secretKey ?? undefined, config.secretKeyFile));
+  const engine = new Engine({ config, store, tasks, logger, secrets });
   const app = await buildApp({
     engine,
     store,

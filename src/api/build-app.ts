@@ -8,11 +8,17 @@ import type { Engine } from '../engine/engine.js';
 import type { Store } from '../store/store.js';
 import type { TaskRegistry } from '../task/task-registry.js';
 import type { TemplateRegistry } from '../template/template-registry.js';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import { installErrorHandling } from './error-handler.js';
+import { SHARED_SCHEMAS } from './schemas.js';
 import { healthRoutes } from './routes/health.js';
 import { taskRoutes } from './routes/tasks.js';
 import { templateRoutes } from './routes/templates.js';
 import { workflowRoutes } from './routes/workflow.js';
+
+/** The version of the API document (the package's version). */
+const API_VERSION = '0.1.0';
 
 /** Everything the routes need. */
 export interface AppDeps {
@@ -37,6 +43,30 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
   });
   installErrorHandling(app);
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'O3 workflow engine API',
+        version: API_VERSION,
+        description:
+          'Submit workflow requests against registered templates, follow them, cancel, retry and revise them. ' +
+          'Errors are `{"error": {"code", "message", "details": [{"path", "message"}]}}` with JSON pointers.',
+      },
+      tags: [
+        { name: 'workflow', description: 'Workflow requests' },
+        { name: 'catalogue', description: 'Templates and task classes' },
+        { name: 'health', description: 'Liveness and readiness' },
+      ],
+    },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) =>
+        typeof json.$id === 'string' ? json.$id : `def-${i}`,
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(healthRoutes(deps));
   await app.register(workflowRoutes(deps), { prefix: '/api/v1' });
   await app.register(templateRoutes(deps), { prefix: '/api/v1' });

@@ -1,6 +1,7 @@
 /** How requests, revisions, task runs and log lines look in API answers: times as ISO text, secrets masked. */
 import type { Redactor } from '../engine/redactor.js';
 import { MASK } from '../engine/redactor.js';
+import { maskSealed } from '../engine/secret-box.js';
 import type { RequestRecord, RevisionRecord, StoredLogLine, TaskRunRecord } from '../store/records.js';
 import { isSecretInput } from '../task/meta.js';
 import type { TaskRegistry } from '../task/task-registry.js';
@@ -57,13 +58,13 @@ export function presentTaskRun(
       : Object.fromEntries(
           Object.entries(run.inputs).map(([name, value]) => [
             name,
-            isSecretInput(meta, name) ? MASK : redactor.value(value),
+            isSecretInput(meta, name) ? MASK : redactor.value(maskSealed(value, MASK)),
           ]),
         );
   const outputs = Object.fromEntries(
     Object.entries(run.attributes)
       .filter(([name, attribute]) => attribute.public && !isSecretInput(meta, name))
-      .map(([name, attribute]) => [name, redactor.value(attribute.value)]),
+      .map(([name, attribute]) => [name, redactor.value(maskSealed(attribute.value, MASK))]),
   );
   return {
     ref_name: run.taskRef,

@@ -1,55 +1,36 @@
 /** The `o3` command line (§11): `o3 serve` runs a node; the other commands talk to one over the API. */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { errorMessage } from '../errors.js';
-import { exitOnSignals, startServer } from '../main.js';
+import { CliError, ExitCode, formatCliError } from './cli-error.js';
+import { registerCatalogueCommands } from './commands/catalogue.js';
+import { registerLogsCommand } from './commands/logs.js';
+import { registerRequestCommands } from './commands/requests.js';
+import { registerServeCommand } from './commands/serve.js';
+import { registerSubmitCommands } from './commands/submit.js';
 
-function port(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535)
-    throw new InvalidArgumentError('a port is 0 to 65535');
-  return parsed;
-}
+const program = new Command('o3')
+  .description('O3, the orchestrator of orchestrators')
+  .showHelpAfterError()
+  // Usage errors must exit 2, not commander's 1, so a script can tell them from a failed request.
+  .exitOverride();
 
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
-const program = new Command('o3').description('O3, the orchestrator of orchestrators').showHelpAfterError();
-
-program
-  .command('serve')
-  .description('run the engine and the REST API')
-  .option('--host <host>', 'address to listen on (O3_HOST, default 127.0.0.1)')
-  .option('--port <port>', 'port to listen on (O3_PORT, default 8080)', port)
-  .option('--store <url>', 'sqlite:PATH, postgres://… or redis://… (O3_STORE, default sqlite:./data/o3.db)')
-  .option('--templates <dir>', 'another template folder (repeatable; O3_TEMPLATE_DIRS)', collect)
-  .option('--tasks <dir>', 'another task folder (repeatable; O3_TASK_DIRS)', collect)
-  .option('--strict', 'refuse to start when a template or task module is invalid')
-  .option('--log-level <level>', 'trace, debug, info, warn or error (O3_LOG_LEVEL)')
-  .action(
-    async (options: {
-      host?: string;
-      port?: number;
-      store?: string;
-      templates?: string[];
-      tasks?: string[];
-      strict?: boolean;
-      logLevel?: string;
-    }) => {
-      const server = await startServer({
-        host: options.host,
-        port: options.port,
-        store: options.store,
-        templateDirs: options.templates,
-        taskDirs: options.tasks,
-        strict: options.strict,
-        logLevel: options.logLevel,
-      });
-      exitOnSignals(server);
-    },
-  );
+registerServeCommand(program);
+registerSubmitCommands(program);
+registerRequestCommands(program);
+registerLogsCommand(program);
+registerCatalogueCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof CommanderError) {
+    // commander has printed the problem (or the help) already.
+    process.exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    return;
+  }
+  if (error instanceof CliError) {
+    process.stderr.write(formatCliError(error));
+    process.exitCode = error.exitCode;
+    return;
+  }
   process.stderr.write(`o3: ${errorMessage(error)}\n`);
   process.exit(1);
 });

@@ -35,6 +35,10 @@ export interface Config {
   bodyLimitBytes: number;
   /** How long SIGTERM waits for in-flight writes before exiting. */
   shutdownGraceMs: number;
+  /** The key that encrypts secrets at rest (base64 of 32 bytes), from O3_SECRET_KEY; never logged. */
+  secretKey: string | null;
+  /** Where the key is kept when O3_SECRET_KEY is not set (created on first start). */
+  secretKeyFile: string;
 }
 
 /** Command-line values that override the environment. */
@@ -65,13 +69,24 @@ export function loadConfig(
     strict: overrides.strict ?? env.O3_STRICT === '1',
     maxConcurrentTasks: integer(env.O3_MAX_CONCURRENT_TASKS, 'O3_MAX_CONCURRENT_TASKS', 1000, 1, 1_000_000),
     leaseMs: integer(env.O3_LEASE_MS, 'O3_LEASE_MS', 15_000, 1000, 3_600_000),
-    nodeId: env.O3_NODE_ID ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+    nodeId: env.O3_NODE_ID ?? defaultNodeId(overrides.store ?? env.O3_STORE),
     logLevel: overrides.logLevel ?? env.O3_LOG_LEVEL ?? 'info',
     logDir: env.O3_LOG_DIR ?? null,
     bodyLimitBytes: integer(env.O3_BODY_LIMIT_BYTES, 'O3_BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     shutdownGraceMs: integer(env.O3_SHUTDOWN_GRACE_MS, 'O3_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    secretKey: env.O3_SECRET_KEY ?? null,
+    secretKeyFile: env.O3_SECRET_KEY_FILE ?? './data/secret.key',
   };
   return Object.freeze(config);
+}
+
+/**
+ * An embedded SQLite file has one node by nature, so its node keeps one name across restarts and
+ * resumes its requests at once; on a shared store every process is a node of its own.
+ */
+function defaultNodeId(store: string | undefined): string {
+  if (store === undefined || store.startsWith('sqlite:') || store.endsWith('.db')) return 'local';
+  return `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
 }
 
 function list(value: string | undefined): string[] {

@@ -23,6 +23,7 @@ import { compileTemplate } from '../template/compile-template.js';
 import { systemClock, type Clock } from './clock.js';
 import { RequestRunner } from './request-runner.js';
 import { Semaphore } from './semaphore.js';
+import type { SecretBox } from './secret-box.js';
 import { WriteQueue } from './write-queue.js';
 
 /** A request that passed validation. */
@@ -35,6 +36,8 @@ export interface EngineDeps {
   tasks: TaskRegistry;
   logger: Logger;
   clock?: Clock;
+  /** Encrypts secrets at rest (§9); without it they are stored as given. */
+  secrets?: SecretBox;
 }
 
 /** The outcome of a submit: a new request, or the existing one for a repeated ref. */
@@ -63,8 +66,16 @@ export class Engine {
   constructor(private readonly deps: EngineDeps) {
     this.clock = deps.clock ?? systemClock;
     this.slots = new Semaphore(deps.config.maxConcurrentTasks);
-    this.queue = new WriteQueue(deps.store, deps.config.nodeId, deps.logger, (changes) =>
-      this.events.emit('committed', changes),
+    const encoder = {
+      revision: (r: RevisionRecord) => this.runners.get(r.requestUuid)?.sealRevision(r) ?? r,
+      taskRun: (r: TaskRunRecord) => this.runners.get(r.requestUuid)?.sealTaskRun(r) ?? r,
+    };
+    this.queue = new WriteQueue(
+      deps.store,
+      deps.config.nodeId,
+      deps.logger,
+      (changes) => this.events.emit('committed', changes),
+      encoder,
     );
   }
 
@@ -94,7 +105,11 @@ export class Engine {
   /** Stores a validated request (idempotent by ref) and starts it unless it is scheduled. */
   async submit(validation: ValidRequest): Promise<SubmitResult> {
     const { request, revision, taskRuns } = this.newRequestRecords(validation);
-    const result = await this.deps.store.createRequest(request, revision, taskRuns, [
+    const runner = new RequestRunner(
+      { request, revision, template: validation.template, taskRuns },
+      this.runnerDeps(),
+    );
+    const result = await this.deps.store.createRequest(request, runner.sealRevision(revision), taskRuns, [
       {
         requestUuid: request.uuid,
         taskUuid: null,
@@ -113,10 +128,7 @@ export class Engine {
       return { created: false, request: result.request };
     }
     if (request.status === 'scheduled') await this.armSchedules();
-    else
-      this.startRunner(
-        new RequestRunner({ request, revision, template: validation.template, taskRuns }, this.runnerDeps()),
-      );
+    else this.startRunner(runner);
     return { created: true, request: { ...request } };
   }
 
@@ -158,9 +170,11 @@ export class Engine {
     }
     const previous = (await this.deps.store.getRevisions(uuid)).find((r) => r.revision === request.revision);
     if (!previous) throw notFound(`request ${uuid} has no revision ${request.revision}`);
-    const previousRuns = await this.deps.store.getTaskRuns(uuid, previous.revision);
+    const previousRuns = (await this.deps.store.getTaskRuns(uuid, previous.revision)).map((r) =>
+      this.openTaskRun(r),
+    );
     const now = this.clock.now();
-    const payload = revised?.payload ?? previous.payload;
+    const payload = revised?.payload ?? this.open(previous.payload);
     const template = revised?.template ?? this.compile(previous.template);
     const scheduledAt = revised ? scheduledStart(revised.payload, now) : null;
     const status: RequestStatus = scheduledAt === null ? 'pending' : 'scheduled';
@@ -207,7 +221,14 @@ export class Engine {
     ];
     // No owner fencing: an ended request has no owner; the compare-and-set on the request's version
     // makes two concurrent retries add one revision, not two.
-    await this.deps.store.commit({ requests: [updated], revisions: [revision], taskRuns, logs });
+    const sealer = new RequestRunner({ request: updated, revision, template, taskRuns }, this.runnerDeps());
+    const stored = {
+      requests: [updated],
+      revisions: [sealer.sealRevision(revision)],
+      taskRuns: taskRuns.map((r) => sealer.sealTaskRun(r)),
+      logs,
+    };
+    await this.deps.store.commit(stored);
     if (status === 'scheduled') await this.armSchedules();
     else await this.adoptRequests();
     return updated;
@@ -271,6 +292,7 @@ export class Engine {
       clock: this.clock,
       logger: this.deps.logger,
       slots: this.slots,
+      secrets: this.deps.secrets,
       onDone: (runner: RequestRunner) => this.onRunnerDone(runner),
     };
   }
@@ -300,6 +322,15 @@ export class Engine {
     );
   }
 
+  /** Opens the sealed secrets of a stored value (the runner works with plain values in memory only). */
+  private open<T>(value: T): T {
+    return this.deps.secrets ? this.deps.secrets.openDeep(value) : value;
+  }
+
+  private openTaskRun(record: TaskRunRecord): TaskRunRecord {
+    return { ...record, inputs: this.open(record.inputs), attributes: this.open(record.attributes) };
+  }
+
   private compile(document: unknown) {
     return compileTemplate(document, { lookupClass: this.deps.tasks.lookupMeta });
   }
@@ -308,9 +339,16 @@ export class Engine {
     const revisions = await this.deps.store.getRevisions(request.uuid);
     const revision = revisions.find((r) => r.revision === request.revision);
     if (!revision) throw new Error(`request ${request.uuid} has no revision ${request.revision}`);
-    const taskRuns = await this.deps.store.getTaskRuns(request.uuid, request.revision);
+    const taskRuns = (await this.deps.store.getTaskRuns(request.uuid, request.revision)).map((r) =>
+      this.openTaskRun(r),
+    );
     const previousRuns =
-      request.revision > 1 ? await this.deps.store.getTaskRuns(request.uuid, request.revision - 1) : [];
+      request.revision > 1
+        ? (await this.deps.store.getTaskRuns(request.uuid, request.revision - 1)).map((r) =>
+            this.openTaskRun(r),
+          )
+        : [];
+    revision.payload = this.open(revision.payload);
     const template = compileTemplate(revision.template, {
       lookupClass: this.deps.tasks.lookupMeta,
     });
@@ -327,15 +365,15 @@ export class Engine {
         CLAIM_BATCH,
       );
       const fresh = claimed.filter((request) => !this.runners.has(request.uuid));
-      for (const request of fresh) await this.resume(request);
+      for (const request of fresh) await this.resume(request, `resumed by node ${this.deps.config.nodeId}`);
       if (claimed.length < CLAIM_BATCH || fresh.length === 0) return;
     }
   }
 
-  private async resume(request: RequestRecord): Promise<void> {
+  private async resume(request: RequestRecord, why: string): Promise<void> {
     try {
       const runner = await this.loadRunner(request);
-      runner.log(null, 'info', 'engine', `resumed by node ${this.deps.config.nodeId}`);
+      runner.log(null, 'info', 'engine', why);
       this.startRunner(runner);
     } catch (error) {
       this.deps.logger.error({ err: error, request: request.uuid }, 'request could not be resumed');
@@ -387,7 +425,9 @@ export class Engine {
         this.deps.config.leaseMs,
         CLAIM_BATCH,
       );
-      for (const request of due) await this.resume(request);
+      for (const request of due) {
+        await this.resume(request, `schedule due: started by node ${this.deps.config.nodeId}`);
+      }
     } catch (error) {
       this.deps.logger.warn({ err: errorMessage(error) }, 'firing schedules failed; retrying');
     }

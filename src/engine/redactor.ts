@@ -31,6 +31,18 @@ export class Redactor {
   /** The text with every secret replaced by `***`. */
   text(input: string): string {
     if (this.secrets.size === 0) return input;
+    return input.replace(this.regExp(), MASK);
+  }
+
+  /** True when the text holds a secret. */
+  holdsSecret(input: string): boolean {
+    if (this.secrets.size === 0) return false;
+    const pattern = this.regExp();
+    pattern.lastIndex = 0;
+    return pattern.test(input);
+  }
+
+  private regExp(): RegExp {
     this.pattern ??= new RegExp(
       [...this.secrets]
         .sort((a, b) => b.length - a.length)
@@ -38,7 +50,7 @@ export class Redactor {
         .join('|'),
       'g',
     );
-    return input.replace(this.pattern, MASK);
+    return this.pattern;
   }
 
   /** A deep copy of a JSON value with every string masked. */

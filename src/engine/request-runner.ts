@@ -20,6 +20,7 @@ import type { TaskRegistry } from '../task/task-registry.js';
 import type { CompiledTask, CompiledTemplate } from '../template/types.js';
 import type { Clock } from './clock.js';
 import { Redactor } from './redactor.js';
+import type { SecretBox } from './secret-box.js';
 import { addSecretStrings, collectRequestSecrets } from './secrets.js';
 import type { Semaphore } from './semaphore.js';
 import { TaskDriver, type DriverHost, type StartMode } from './task-driver.js';
@@ -32,6 +33,8 @@ export interface RunnerDeps {
   clock: Clock;
   logger: Logger;
   slots: Semaphore;
+  /** Encrypts secrets at rest; absent in tests that do not care. */
+  secrets?: SecretBox;
   /** Called once when the request has ended (or was abandoned) on this node. */
   onDone(runner: RequestRunner): void;
 }
@@ -129,7 +132,27 @@ export class RequestRunner implements DriverHost {
 
   saveTaskRun(record: TaskRunRecord): Promise<void> {
     this.touch();
+    if (record.error !== null) record.error = this.redactor.text(record.error);
     return this.deps.queue.saveTaskRun(record);
+  }
+
+  /** The record as stored: every string holding a secret sealed (§9). */
+  sealTaskRun(record: TaskRunRecord): TaskRunRecord {
+    const box = this.deps.secrets;
+    if (!box || this.redactor.empty) return record;
+    const isSecret = (text: string) => this.redactor.holdsSecret(text);
+    return {
+      ...record,
+      inputs: box.sealDeep(record.inputs, isSecret),
+      attributes: box.sealDeep(record.attributes, isSecret),
+    };
+  }
+
+  /** The revision as stored: secrets in its payload sealed. */
+  sealRevision(record: RevisionRecord): RevisionRecord {
+    const box = this.deps.secrets;
+    if (!box || this.redactor.empty) return record;
+    return { ...record, payload: box.sealDeep(record.payload, (text) => this.redactor.holdsSecret(text)) };
   }
 
   log(taskUuid: string | null, level: LogLevel, source: 'engine' | 'system' | 'task', message: string): void {
@@ -336,7 +359,7 @@ export class RequestRunner implements DriverHost {
     this.done = true;
     const final: RequestStatus = canceling ? 'canceled' : this.failure !== null ? 'failed' : 'successful';
     for (const run of pending) await this.endPending(run, canceling);
-    this.request.error = canceling ? 'canceled on request' : this.failure;
+    this.request.error = canceling ? 'canceled on request' : this.failure && this.redactor.text(this.failure);
     this.revision.error = this.request.error;
     const optionalFailures = [...this.runs.values()].filter(
       (r) => r.state !== 'successful' && r.state !== 'skipped',

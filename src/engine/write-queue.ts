@@ -36,6 +36,14 @@ const RETRY_MAX_MS = 5000;
 /** Called after each successful commit with what it wrote. */
 export type CommitListener = (changes: Required<ChangeSet>) => void;
 
+/** Turns records into what is stored (e.g. secrets sealed); identity by default. */
+export interface RecordEncoder {
+  revision(record: RevisionRecord): RevisionRecord;
+  taskRun(record: TaskRunRecord): TaskRunRecord;
+}
+
+const IDENTITY: RecordEncoder = { revision: (r) => r, taskRun: (r) => r };
+
 /** Batches the engine's writes into one transaction per event-loop turn. */
 export class WriteQueue {
   private batch = emptyBatch();
@@ -48,6 +56,7 @@ export class WriteQueue {
     private readonly owner: string,
     private readonly logger: Logger,
     private readonly onCommitted: CommitListener = () => {},
+    private readonly encoder: RecordEncoder = IDENTITY,
   ) {}
 
   /** Saves a request record (as it is at flush time); resolves once it is durable. */
@@ -153,12 +162,18 @@ export class WriteQueue {
     const requests = [...batch.requests.values()].map((r) => ({ ...r, version: r.version + 1 }));
     const revisions = [...batch.revisions.values()].map((r) => ({ ...r, version: r.version + 1 }));
     const taskRuns = [...batch.taskRuns.values()].map((r) => ({ ...r, version: r.version + 1 }));
-    await this.store.commit({ requests, revisions, taskRuns, logs: batch.logs }, { owner: this.owner });
+    const stored = {
+      requests,
+      revisions: revisions.map((r) => this.encoder.revision(r)),
+      taskRuns: taskRuns.map((r) => this.encoder.taskRun(r)),
+      logs: batch.logs,
+    };
+    await this.store.commit(stored, { owner: this.owner });
     for (const r of batch.requests.values()) r.version += 1;
     for (const r of batch.revisions.values()) r.version += 1;
     for (const r of batch.taskRuns.values()) r.version += 1;
     for (const waiter of batch.waiters) waiter.resolve();
-    this.onCommitted({ requests, revisions, taskRuns, logs: batch.logs });
+    this.onCommitted(stored);
   }
 }
 

@@ -1,5 +1,7 @@
 /** Picks and opens the store named by a URL (`O3_STORE`, `--store`), §8. */
 import { O3Error } from '../errors.js';
+import { createPostgresStore } from './postgres/postgres-store.js';
+import { createRedisStore } from './redis/redis-store.js';
 import { createSqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './store.js';
 
@@ -22,11 +24,7 @@ function storeFor(url: string): Store {
     return createSqliteStore(path);
   }
   if (url.endsWith('.db') && !url.includes('://')) return createSqliteStore(url);
-  if (/^postgres(ql)?:\/\//.test(url)) {
-    throw new O3Error('bad_request', 'The postgres store is not available yet; use sqlite:PATH for now.');
-  }
-  if (/^rediss?:\/\//.test(url)) {
-    throw new O3Error('bad_request', 'The redis store is not available yet; use sqlite:PATH for now.');
-  }
+  if (/^postgres(ql)?:\/\//.test(url)) return createPostgresStore(url);
+  if (/^rediss?:\/\//.test(url)) return createRedisStore(url);
   throw new O3Error('bad_request', `The store URL "${url}" is not understood; use ${ACCEPTED}.`);
 }

@@ -48,11 +48,18 @@ export async function loadTasks(dirs: string[]): Promise<LoadedTasks> {
 
 /** Imports one module and checks it against the task contract. */
 export async function loadTaskModule(file: string, root: string): Promise<RegisteredTask> {
-  const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  const module = await importModule(file);
   const TaskClass = module.default;
   assertTaskClass(TaskClass, file);
-  const declared = TaskClass.meta ?? (module.meta as TaskClassMetaInput | undefined) ?? {};
-  const name = declared.name ?? (module.taskName as string | undefined) ?? taskNameFromPath(file, root);
+  const moduleMeta = module.meta as TaskClassMetaInput | undefined;
+  const declared = TaskClass.meta ?? moduleMeta ?? {};
+  // A subclass inherits its parent's static meta, but not its name: it would silently replace the parent.
+  const ownMeta = Object.hasOwn(TaskClass, 'meta') ? TaskClass.meta : undefined;
+  const name =
+    ownMeta?.name ??
+    moduleMeta?.name ??
+    (module.taskName as string | undefined) ??
+    taskNameFromPath(file, root);
   if (!NAME_PATTERN.test(name)) {
     throw invalid(file, `the task name '${name}' is not valid (letters, digits, '_', '-', '.')`);
   }
@@ -101,6 +108,21 @@ function completeMeta(declared: TaskClassMetaInput, name: string, source: string
     pingIntervalSeconds: declared.pingIntervalSeconds ?? null,
     source,
   };
+}
+
+/** Imports a module; a failure (syntax error, missing import) becomes an error naming the file. */
+async function importModule(file: string): Promise<Record<string, unknown>> {
+  try {
+    return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (error) {
+    // Node's own words for this case ("cannot require() ES Module … in a cycle") do not say what to do.
+    const hint =
+      (error as { code?: unknown }).code === 'ERR_REQUIRE_CYCLE_MODULE'
+        ? ` (a .ts or .js file outside a package with "type": "module" loads as CommonJS:` +
+          ` name it .mts or .mjs, or put a package.json with {"type": "module"} in its folder)`
+        : '';
+    throw invalid(file, `cannot be loaded: ${errorMessage(error)}${hint}`);
+  }
 }
 
 function invalid(file: string, reason: string): O3Error {

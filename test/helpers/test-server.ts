@@ -2,7 +2,9 @@
 import { pino } from 'pino';
 import { buildApp } from '../../src/api/build-app.js';
 import { loadConfig } from '../../src/config/config.js';
+import { randomBytes } from 'node:crypto';
 import { Engine } from '../../src/engine/engine.js';
+import { SecretBox } from '../../src/engine/secret-box.js';
 import { loadCatalogues } from '../../src/main.js';
 import { createStore } from '../../src/store/create-store.js';
 
@@ -27,7 +29,8 @@ export async function startTestServer(options: TestServerOptions = {}) {
   const logger = pino({ level: 'silent' });
   const store = await createStore(config.store);
   const { tasks, templates } = await loadCatalogues(config, logger);
-  const engine = new Engine({ config, store, tasks, logger });
+  const secrets = new SecretBox(randomBytes(32));
+  const engine = new Engine({ config, store, tasks, logger, secrets });
   const app = await buildApp({
     engine,
     store,

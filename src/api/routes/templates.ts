@@ -41,7 +41,7 @@ export function presentTemplate(template: CompiledTemplate) {
 export function templateRoutes(deps: AppDeps): FastifyPluginAsync {
   return async (app) => {
     app.get('/templates', async () => ({ templates: deps.templates.list().map(presentTemplateSummary) }));
-    app.get<{ Params: { ref: string }; Querystring: { version?: string } }>(
+    app.get<{ Params: { ref: string }; Querystring: { version?: string | string[] } }>(
       '/templates/:ref',
       async (request) => {
         const version = templateVersion(request.query.version);
@@ -57,12 +57,13 @@ export function templateRoutes(deps: AppDeps): FastifyPluginAsync {
 }
 
 /** `?version=N`: a whole number from 1, else a 400 at the query (not a 404 for "version NaN"). */
-function templateVersion(value: string | undefined): number | undefined {
+function templateVersion(value: string | string[] | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const version = Number(value);
-  if (value.trim() === '' || !Number.isInteger(version) || version < 1) {
+  // A repeated parameter arrives as an array.
+  const version = typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+  if (!Number.isInteger(version) || version < 1) {
     throw new O3Error('bad_request', 'version must be a whole number from 1', {
-      details: [{ path: '/querystring/version', message: `'${value}' is not a schema_version` }],
+      details: [{ path: '/querystring/version', message: `'${String(value)}' is not a schema_version` }],
     });
   }
   return version;

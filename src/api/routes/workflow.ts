@@ -3,117 +3,250 @@ import type { FastifyPluginAsync } from 'fastify';
 import { O3Error, notFound } from '../../errors.js';
 import type { RequestPayload } from '../../request/payload.js';
 import { validateRequest, type RequestValidation } from '../../request/validate-request.js';
-import { RequestStatus, type RequestFilter } from '../../store/store.js';
+import { Type, type Static } from '@sinclair/typebox';
+import type { RequestFilter } from '../../store/store.js';
 import type { AppDeps } from '../build-app.js';
 import { presentLogLine, presentRequestSummary } from '../present.js';
 import { loadRequest, requestDetail, revisionDetail } from '../request-views.js';
+import {
+  ListQuery,
+  LogQuery,
+  ReviseBody,
+  RevisionAnswer,
+  SubmitAnswer,
+  UuidParams,
+  ValidateAnswer,
+  errors,
+  ownValidation,
+} from '../schemas.js';
+import { anchorDetails } from './anchor-details.js';
+import { acceptJsonBodiesOnly } from './json-body.js';
 import { followRequest } from './log-stream.js';
 
-const MAX_PAGE = 1000;
+const DEFAULT_PAGE = 100;
 
 /** The workflow routes. */
 export function workflowRoutes(deps: AppDeps): FastifyPluginAsync {
   const now = deps.now ?? Date.now;
-  const validate = (body: unknown): RequestValidation =>
-    validateRequest(body, { templates: deps.templates, lookupClass: deps.tasks.lookupMeta, now: now() });
+  const validate = (body: unknown): RequestValidation => {
+    // No body and no Content-Type: say so, rather than "the document must be an object".
+    if (body === undefined) throw new O3Error('bad_request', 'the body is empty; send a JSON document');
+    const validation = validateRequest(body, {
+      templates: deps.templates,
+      lookupClass: deps.tasks.lookupMeta,
+      now: now(),
+    });
+    return validation.valid ? validation : { ...validation, errors: anchorDetails(body, validation.errors) };
+  };
 
   return async (app) => {
-    app.post('/workflow/submit', async (request, reply) => {
-      const validation = validate(request.body);
-      if (!validation.valid) throw invalidRequest(validation.errors);
-      const result = await deps.engine.submit(validation);
-      const r = result.request;
-      return reply.status(result.created ? 201 : 200).send({
-        uuid: r.uuid,
-        ref: r.ref,
-        trace_id: r.traceId,
-        revision: r.revision,
-        status: r.status,
-        created: result.created,
-        warnings: validation.warnings,
-      });
-    });
-
-    app.post('/workflow/validate', async (request, reply) => {
-      const validation = validate(request.body);
-      if (!validation.valid) {
-        const error = invalidRequest(validation.errors);
-        return reply.status(422).send({
-          valid: false,
-          errors: validation.errors,
+    acceptJsonBodiesOnly(app);
+    app.post(
+      '/workflow/submit',
+      {
+        ...ownValidation,
+        schema: {
+          summary: 'Validate and store a workflow request, then run it (or schedule it)',
+          tags: ['workflow'],
+          body: Type.Ref('RequestPayload'),
+          response: { 200: SubmitAnswer, 201: SubmitAnswer, ...errors(400, 409, 413, 415, 422) },
+        },
+      },
+      async (request, reply) => {
+        const validation = validate(request.body);
+        if (!validation.valid) throw invalidRequest(validation.errors);
+        const result = await deps.engine.submit(validation);
+        const r = result.request;
+        return reply.status(result.created ? 201 : 200).send({
+          uuid: r.uuid,
+          ref: r.ref,
+          trace_id: r.traceId,
+          revision: r.revision,
+          status: r.status,
+          created: result.created,
           warnings: validation.warnings,
-          error: { code: error.code, message: error.message, details: error.details },
         });
-      }
-      return { valid: true, warnings: validation.warnings, plan: validation.plan };
-    });
-
-    app.get<{ Querystring: Record<string, string | undefined> }>('/workflow', async (request) => {
-      const query = request.query;
-      const limit = pageLimit(query.limit);
-      const filter = listFilter(query);
-      const page = await deps.store.listRequests(filter, { limit, cursor: query.cursor ?? null });
-      return { items: page.items.map(presentRequestSummary), next_cursor: page.nextCursor };
-    });
-
-    app.get<{ Params: { uuid: string } }>('/workflow/:uuid', async (request) =>
-      requestDetail(deps, await loadRequest(deps, request.params.uuid)),
-    );
-
-    app.get<{ Params: { uuid: string; revision: string } }>(
-      '/workflow/:uuid/revisions/:revision',
-      async (request) => {
-        const number = nonNegative(request.params.revision, 'revision', '/params');
-        return revisionDetail(deps, await loadRequest(deps, request.params.uuid, number));
       },
     );
 
-    app.post<{ Params: { uuid: string } }>('/workflow/:uuid/cancel', async (request, reply) => {
-      const record = await deps.engine.cancel(request.params.uuid);
-      return reply.status(202).send({ uuid: record.uuid, status: record.status });
-    });
+    app.post(
+      '/workflow/validate',
+      {
+        ...ownValidation,
+        schema: {
+          summary: 'Validate a workflow request without storing it; a valid answer has the plan',
+          tags: ['workflow'],
+          body: Type.Ref('RequestPayload'),
+          response: {
+            200: ValidateAnswer,
+            422: Type.Intersect([ValidateAnswer, Type.Ref('ErrorBody')]),
+            ...errors(400, 413, 415),
+          },
+        },
+      },
+      async (request, reply) => {
+        const validation = validate(request.body);
+        if (!validation.valid) {
+          const error = invalidRequest(validation.errors);
+          return reply.status(422).send({
+            valid: false,
+            errors: validation.errors,
+            warnings: validation.warnings,
+            error: { code: error.code, message: error.message, details: error.details },
+          });
+        }
+        return { valid: true, warnings: validation.warnings, plan: validation.plan };
+      },
+    );
 
-    app.post<{ Params: { uuid: string } }>('/workflow/:uuid/retry', async (request, reply) => {
-      const record = await deps.engine.addRevision(request.params.uuid, 'retry');
-      return reply.status(202).send({ uuid: record.uuid, revision: record.revision, status: record.status });
-    });
+    app.get<{ Querystring: Static<typeof ListQuery> }>(
+      '/workflow',
+      {
+        schema: {
+          summary: 'List requests, newest first, with filters and cursor paging',
+          tags: ['workflow'],
+          querystring: ListQuery,
+          response: {
+            200: Type.Object({
+              items: Type.Array(Type.Ref('RequestSummary')),
+              next_cursor: Type.Union([Type.String(), Type.Null()]),
+            }),
+            ...errors(400),
+          },
+        },
+      },
+      async (request) => {
+        const { status, template, ref, trace_id: traceId, limit = DEFAULT_PAGE, cursor } = request.query;
+        const filter: RequestFilter = { status, template, ref, traceId };
+        const page = await deps.store.listRequests(filter, { limit, cursor: cursor ?? null });
+        return { items: page.items.map(presentRequestSummary), next_cursor: page.nextCursor };
+      },
+    );
 
-    app.post<{ Params: { uuid: string } }>('/workflow/:uuid/revise', async (request, reply) => {
-      const { current, record } = await loadRequest(deps, request.params.uuid);
-      const merged = revisedPayload(current.payload as RequestPayload, request.body, record.templateVersion);
-      const validation = validate(merged);
-      if (!validation.valid) throw invalidRequest(validation.errors.map(toRevisePointer));
-      const updated = await deps.engine.addRevision(record.uuid, 'revise', validation);
-      return reply
-        .status(202)
-        .send({
+    app.get<{ Params: Static<typeof UuidParams> }>(
+      '/workflow/:uuid',
+      {
+        schema: {
+          summary:
+            'A request: its revisions and, per task, state, times, resolved inputs (secrets masked), outputs, error',
+          tags: ['workflow'],
+          params: UuidParams,
+          response: { 404: Type.Ref('ErrorBody') },
+        },
+      },
+      async (request) => requestDetail(deps, await loadRequest(deps, request.params.uuid)),
+    );
+
+    app.get<{ Params: { uuid: string; revision: number } }>(
+      '/workflow/:uuid/revisions/:revision',
+      {
+        schema: {
+          summary: 'One revision of a request, as it ran (for audit)',
+          tags: ['workflow'],
+          params: Type.Object({ uuid: Type.String(), revision: Type.Integer({ minimum: 1 }) }),
+          response: errors(400, 404),
+        },
+      },
+      async (request) =>
+        revisionDetail(deps, await loadRequest(deps, request.params.uuid, request.params.revision)),
+    );
+
+    app.post<{ Params: Static<typeof UuidParams> }>(
+      '/workflow/:uuid/cancel',
+      {
+        schema: {
+          summary: 'Cancel a request: running tasks are canceled, pending ones marked canceled',
+          tags: ['workflow'],
+          params: UuidParams,
+          response: { 202: RevisionAnswer, ...errors(404, 409) },
+        },
+      },
+      async (request, reply) => {
+        const record = await deps.engine.cancel(request.params.uuid);
+        return reply.status(202).send({ uuid: record.uuid, status: record.status });
+      },
+    );
+
+    app.post<{ Params: Static<typeof UuidParams> }>(
+      '/workflow/:uuid/retry',
+      {
+        schema: {
+          summary:
+            'Run an ended request again as a new revision; tasks that succeeded with the same inputs are skipped',
+          tags: ['workflow'],
+          params: UuidParams,
+          response: { 202: RevisionAnswer, ...errors(404, 409) },
+        },
+      },
+      async (request, reply) => {
+        const record = await deps.engine.addRevision(request.params.uuid, 'retry');
+        return reply
+          .status(202)
+          .send({ uuid: record.uuid, revision: record.revision, status: record.status });
+      },
+    );
+
+    app.post<{ Params: Static<typeof UuidParams> }>(
+      '/workflow/:uuid/revise',
+      {
+        ...ownValidation,
+        schema: {
+          summary: 'Run an ended request again with new vars, tasks or schedule, as a new revision',
+          tags: ['workflow'],
+          params: UuidParams,
+          body: ReviseBody,
+          response: { 202: RevisionAnswer, ...errors(400, 404, 409, 413, 415, 422) },
+        },
+      },
+      async (request, reply) => {
+        const { current, record } = await loadRequest(deps, request.params.uuid);
+        const merged = revisedPayload(
+          current.payload as RequestPayload,
+          request.body,
+          record.templateVersion,
+        );
+        const validation = validate(merged);
+        if (!validation.valid) throw invalidRequest(validation.errors.map(toRevisePointer));
+        const updated = await deps.engine.addRevision(record.uuid, 'revise', validation);
+        const answer = {
           uuid: updated.uuid,
           revision: updated.revision,
           status: updated.status,
           warnings: validation.warnings,
-        });
-    });
+        };
+        return reply.status(202).send(answer);
+      },
+    );
 
-    app.get<{ Params: { uuid: string }; Querystring: Record<string, string | undefined> }>(
+    app.get<{ Params: Static<typeof UuidParams>; Querystring: Static<typeof LogQuery> }>(
       '/workflow/:uuid/logs',
+      {
+        schema: {
+          summary:
+            "The request log (or one task's), paged; with follow=1 a live stream of server-sent events (log, state, end)",
+          tags: ['workflow'],
+          params: UuidParams,
+          querystring: LogQuery,
+          response: {
+            200: Type.Object({ lines: Type.Array(Type.Ref('LogLine')), next_after: Type.Integer() }),
+            ...errors(400, 404),
+          },
+        },
+      },
       async (request, reply) => {
         const { record, runs } = await loadRequest(deps, request.params.uuid);
-        const refByUuid = new Map(runs.map((run) => [run.uuid, run.taskRef]));
+        const { task, after: afterSeq = 0, limit = DEFAULT_PAGE, follow } = request.query;
         let taskUuid: string | undefined;
-        if (request.query.task !== undefined) {
-          taskUuid = runs.find((run) => run.taskRef === request.query.task)?.uuid;
-          if (!taskUuid) throw notFound(`request ${record.uuid} has no task '${request.query.task}'`);
+        if (task !== undefined) {
+          taskUuid = runs.find((run) => run.taskRef === task)?.uuid;
+          if (!taskUuid) throw notFound(`request ${record.uuid} has no task '${task}'`);
         }
-        const afterSeq = request.query.after === undefined ? 0 : nonNegative(request.query.after, 'after');
-        if (isTrue(request.query.follow)) {
+        if (isTrue(follow)) {
           followRequest(deps, request, reply, { uuid: record.uuid, taskUuid, afterSeq });
           return reply;
         }
-        const lines = await deps.store.readLogs(record.uuid, {
-          taskUuid,
-          afterSeq,
-          limit: pageLimit(request.query.limit),
-        });
+        const refByUuid = new Map(runs.map((run) => [run.uuid, run.taskRef]));
+        const lines = await deps.store.readLogs(record.uuid, { taskUuid, afterSeq, limit });
         return {
           lines: lines.map((line) => presentLogLine(line, refByUuid)),
           next_after: lines.at(-1)?.seq ?? afterSeq,
@@ -169,41 +302,4 @@ function invalidRequest(errors: { path: string; message: string }[]): O3Error {
   return new O3Error('invalid_request', `the workflow request is invalid: ${summary}${more}`, {
     details: errors,
   });
-}
-
-function listFilter(query: Record<string, string | undefined>): RequestFilter {
-  const filter: RequestFilter = {};
-  if (query.status !== undefined) {
-    if (!Object.hasOwn(RequestStatus, query.status)) {
-      throw new O3Error('bad_request', `status must be one of ${Object.keys(RequestStatus).join(', ')}`, {
-        details: [{ path: '/querystring/status', message: `'${query.status}' is not a request status` }],
-      });
-    }
-    filter.status = query.status as RequestFilter['status'];
-  }
-  if (query.template !== undefined) filter.template = query.template;
-  if (query.ref !== undefined) filter.ref = query.ref;
-  if (query.trace_id !== undefined) filter.traceId = query.trace_id;
-  return filter;
-}
-
-function pageLimit(value: string | undefined): number {
-  if (value === undefined) return 100;
-  const limit = nonNegative(value, 'limit');
-  if (limit < 1 || limit > MAX_PAGE) {
-    throw new O3Error('bad_request', `limit must be from 1 to ${MAX_PAGE}`, {
-      details: [{ path: '/querystring/limit', message: `${value} is out of range` }],
-    });
-  }
-  return limit;
-}
-
-function nonNegative(value: string, name: string, where = '/querystring'): number {
-  const parsed = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed)) {
-    throw new O3Error('bad_request', `${name} must be a whole number`, {
-      details: [{ path: `${where}/${name}`, message: `'${value}' is not a whole number` }],
-    });
-  }
-  return parsed;
 }

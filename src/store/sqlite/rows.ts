@@ -3,7 +3,6 @@
  * a request row *is* its record and only JSON columns need a pass. Writes bind positionally: no
  * per-call parameter objects on the hot path.
  */
-import { O3Error } from '../../errors.js';
 import type { LogLine, RequestRecord, RevisionRecord, StoredLogLine, TaskRunRecord } from '../records.js';
 
 /** The request columns, aliased to RequestRecord's field names. */
@@ -187,21 +186,3 @@ export function logInsertParams(l: LogLine): unknown[] {
 
 /** A log row is already a StoredLogLine thanks to the aliases. */
 export type LogRow = StoredLogLine;
-
-/** The list cursor: the (createdAt, uuid) of the last item of a page, as opaque base64url. */
-export function encodeCursor(createdAt: number, uuid: string): string {
-  return Buffer.from(JSON.stringify([createdAt, uuid])).toString('base64url');
-}
-
-/** Reads a cursor made by encodeCursor; anything else is the caller's mistake (bad_request). */
-export function decodeCursor(cursor: string): [number, string] {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && typeof value[0] === 'number' && typeof value[1] === 'string') {
-      return [value[0], value[1]];
-    }
-  } catch {
-    // fall through to the error below: a cursor that does not parse is as bad as a wrong shape
-  }
-  throw new O3Error('bad_request', `The list cursor "${cursor}" is not valid; use the nextCursor of a page.`);
-}

@@ -23,9 +23,8 @@ import type {
   TaskRunRecord,
 } from '../store.js';
 import { MIGRATIONS } from './migrations.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
 import {
-  decodeCursor,
-  encodeCursor,
   logInsertParams,
   requestInsertParams,
   requestUpdateParams,

@@ -1,0 +1,323 @@
+/**
+ * The PostgreSQL schema as an ordered list of migrations; `schema_migrations` records which ones a
+ * schema has seen. Never edit an entry once released: add a new one.
+ *
+ * Every table and function is created unqualified: the store's connections set `search_path` to
+ * the store's schema, so one text serves every schema and the functions find their tables.
+ *
+ * Writes go through PL/pgSQL functions so that a commit, however many records it carries, is one
+ * round trip and one statement: multi-row INSERT/UPDATE over json_to_recordset of the records
+ * (their JSON keys are the records' own field names), with the rows written counted against the
+ * rows given. A function that raises rolls the whole statement back, which is what makes a stale
+ * record abort the change set.
+ */
+
+// Shared column lists of the record types, as json_to_recordset reads them.
+const REQUEST_FIELDS = `uuid text, ref text, "traceId" text, name text, description text,
+  "templateRef" text, "templateVersion" integer, "payloadHash" text, status text, revision integer,
+  "scheduledAt" bigint, "createdAt" bigint, "updatedAt" bigint, "endedAt" bigint, error text,
+  owner text, "leaseExpiresAt" bigint, version integer`;
+
+const REVISION_FIELDS = `"requestUuid" text, revision integer, reason text, payload json, template json,
+  status text, "createdAt" bigint, "startedAt" bigint, "endedAt" bigint, error text, warnings json,
+  version integer`;
+
+const TASK_RUN_FIELDS = `uuid text, "requestUuid" text, revision integer, "taskRef" text,
+  "className" text, state text, "lastTaskState" text, attempt integer, inputs json, attributes json,
+  error text, "createdAt" bigint, "startedAt" bigint, "endedAt" bigint, version integer`;
+
+const LOG_FIELDS = `"requestUuid" text, "taskUuid" text, ts bigint, level text, source text, message text`;
+
+const TABLES = `
+  CREATE TABLE requests (
+    uuid             text COLLATE "C" PRIMARY KEY,
+    ref              text NOT NULL UNIQUE,
+    trace_id         text NOT NULL,
+    name             text,
+    description      text,
+    template_ref     text NOT NULL,
+    template_version integer NOT NULL,
+    payload_hash     text NOT NULL,
+    status           text NOT NULL,
+    revision         integer NOT NULL,
+    scheduled_at     bigint,
+    created_at       bigint NOT NULL,
+    updated_at       bigint NOT NULL,
+    ended_at         bigint,
+    error            text,
+    owner            text,
+    lease_expires_at bigint,
+    version          integer NOT NULL
+  ) WITH (fillfactor = 80);
+  -- List pages are newest first with a (created_at, uuid) keyset, alone or under one filter. uuid
+  -- is COLLATE "C" so that the keyset order is byte order, the order every store pages in.
+  CREATE INDEX requests_by_created ON requests (created_at DESC, uuid DESC);
+  CREATE INDEX requests_by_status ON requests (status, created_at DESC, uuid DESC);
+  CREATE INDEX requests_by_template ON requests (template_ref, created_at DESC, uuid DESC);
+  CREATE INDEX requests_by_trace ON requests (trace_id, created_at DESC, uuid DESC);
+  -- Partial indexes for the two claims, so neither grows with finished history.
+  CREATE INDEX requests_due ON requests (scheduled_at, uuid) WHERE status = 'scheduled';
+  CREATE INDEX requests_unfinished ON requests (created_at, uuid)
+    WHERE status IN ('pending', 'running', 'canceling');
+
+  CREATE TABLE revisions (
+    request_uuid text COLLATE "C" NOT NULL REFERENCES requests (uuid),
+    revision     integer NOT NULL,
+    reason       text NOT NULL,
+    payload      json,
+    template     json,
+    status       text NOT NULL,
+    created_at   bigint NOT NULL,
+    started_at   bigint,
+    ended_at     bigint,
+    error        text,
+    warnings     json NOT NULL,
+    version      integer NOT NULL,
+    PRIMARY KEY (request_uuid, revision)
+  );
+
+  -- json, not jsonb: nothing queries inside these values, json keeps them exactly as written (key
+  -- order, \\u0000) and costs no conversion on the hot write path. A task run is updated many times,
+  -- and none of its indexed columns ever changes: fillfactor leaves room for HOT updates.
+  CREATE TABLE task_runs (
+    uuid            text COLLATE "C" PRIMARY KEY,
+    seq             bigint GENERATED ALWAYS AS IDENTITY,
+    request_uuid    text COLLATE "C" NOT NULL,
+    revision        integer NOT NULL,
+    task_ref        text NOT NULL,
+    class_name      text NOT NULL,
+    state           text NOT NULL,
+    last_task_state text NOT NULL,
+    attempt         integer NOT NULL,
+    inputs          json,
+    attributes      json NOT NULL,
+    error           text,
+    created_at      bigint NOT NULL,
+    started_at      bigint,
+    ended_at        bigint,
+    version         integer NOT NULL,
+    FOREIGN KEY (request_uuid, revision) REFERENCES revisions (request_uuid, revision)
+  ) WITH (fillfactor = 70);
+  CREATE INDEX task_runs_by_revision ON task_runs (request_uuid, revision, seq);
+
+  -- An identity is never reused, so followers paging with afterSeq never miss a line. Only the
+  -- owner of a request appends to its log (commits are fenced), so per request seq follows commit
+  -- order. No foreign key: a fenced commit has already checked the request, and a per-row key
+  -- check would double the cost of the commonest write.
+  CREATE TABLE logs (
+    request_uuid text COLLATE "C" NOT NULL,
+    seq          bigint GENERATED ALWAYS AS IDENTITY,
+    task_uuid    text COLLATE "C",
+    ts           bigint NOT NULL,
+    level        text NOT NULL,
+    source       text NOT NULL,
+    message      text NOT NULL,
+    PRIMARY KEY (request_uuid, seq)
+  );
+  CREATE INDEX logs_by_task ON logs (request_uuid, task_uuid, seq) WHERE task_uuid IS NOT NULL;
+`;
+
+const STALE = `
+  -- Raises the stale-write error (SQLSTATE O3STL, mapped to StaleWriteError by the store).
+  CREATE FUNCTION o3_stale(what text, wanted integer, stored integer) RETURNS void
+  LANGUAGE plpgsql AS $$
+  BEGIN
+    IF what IS NULL THEN
+      RAISE EXCEPTION USING ERRCODE = 'O3STL',
+        MESSAGE = 'Stale write: a record appears twice in one change set with the same version.';
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'O3STL', MESSAGE = format(
+      'Stale write of %s: version %s needs version %s, but %s.', what, wanted, wanted - 1,
+      CASE WHEN stored IS NULL THEN 'none is stored' ELSE format('version %s is stored', stored) END);
+  END $$;
+`;
+
+// Each save function inserts the version-1 records (ON CONFLICT DO NOTHING, so "exists" shows up
+// as a missing row, not as an error) and compare-and-sets the others, in one statement; then, only
+// when fewer rows were written than given, finds the first record that was not and raises.
+const SAVE_REQUESTS = `
+  CREATE FUNCTION o3_save_requests(p json) RETURNS void
+  LANGUAGE plpgsql AS $$
+  DECLARE
+    written text[];
+    bad record;
+  BEGIN
+    WITH x AS (SELECT * FROM json_to_recordset(p) AS x (${REQUEST_FIELDS})),
+    ins AS (
+      INSERT INTO requests (uuid, ref, trace_id, name, description, template_ref, template_version,
+        payload_hash, status, revision, scheduled_at, created_at, updated_at, ended_at, error, owner,
+        lease_expires_at, version)
+      SELECT uuid, ref, "traceId", name, description, "templateRef", "templateVersion", "payloadHash",
+        status, revision, "scheduledAt", "createdAt", "updatedAt", "endedAt", error, owner,
+        "leaseExpiresAt", version
+      FROM x WHERE version = 1
+      ON CONFLICT DO NOTHING RETURNING requests.uuid),
+    -- owner and lease_expires_at are deliberately absent: only the lease operations move them.
+    upd AS (
+      UPDATE requests r SET trace_id = x."traceId", name = x.name, description = x.description,
+        template_ref = x."templateRef", template_version = x."templateVersion",
+        payload_hash = x."payloadHash", status = x.status, revision = x.revision,
+        scheduled_at = x."scheduledAt", updated_at = x."updatedAt", ended_at = x."endedAt",
+        error = x.error, version = x.version
+      FROM x WHERE x.version > 1 AND r.uuid = x.uuid AND r.version = x.version - 1
+      RETURNING r.uuid)
+    SELECT array_agg(w.uuid) INTO written FROM (SELECT uuid FROM ins UNION ALL SELECT uuid FROM upd) w;
+    IF coalesce(cardinality(written), 0) < json_array_length(p) THEN
+      SELECT 'request ' || x.uuid AS what, x.version, r.version AS stored INTO bad
+        FROM json_to_recordset(p) AS x (uuid text, version integer)
+        LEFT JOIN requests r ON r.uuid = x.uuid
+        WHERE x.uuid <> ALL (coalesce(written, '{}')) LIMIT 1;
+      PERFORM o3_stale(bad.what, bad.version, bad.stored);
+    END IF;
+  END $$;
+`;
+
+const SAVE_REVISIONS = `
+  CREATE FUNCTION o3_save_revisions(p json) RETURNS void
+  LANGUAGE plpgsql AS $$
+  DECLARE
+    written text[];
+    bad record;
+  BEGIN
+    WITH x AS (SELECT * FROM json_to_recordset(p) AS x (${REVISION_FIELDS})),
+    ins AS (
+      INSERT INTO revisions (request_uuid, revision, reason, payload, template, status, created_at,
+        started_at, ended_at, error, warnings, version)
+      SELECT "requestUuid", revision, reason, payload, template, status, "createdAt", "startedAt",
+        "endedAt", error, coalesce(warnings, '[]'), version
+      FROM x WHERE version = 1
+      ON CONFLICT DO NOTHING RETURNING request_uuid || '/' || revision AS k),
+    upd AS (
+      UPDATE revisions r SET reason = x.reason, payload = x.payload, template = x.template,
+        status = x.status, started_at = x."startedAt", ended_at = x."endedAt", error = x.error,
+        warnings = coalesce(x.warnings, '[]'), version = x.version
+      FROM x WHERE x.version > 1 AND r.request_uuid = x."requestUuid" AND r.revision = x.revision
+        AND r.version = x.version - 1
+      RETURNING r.request_uuid || '/' || r.revision AS k)
+    SELECT array_agg(w.k) INTO written FROM (SELECT k FROM ins UNION ALL SELECT k FROM upd) w;
+    IF coalesce(cardinality(written), 0) < json_array_length(p) THEN
+      SELECT format('revision %s of request %s', x.revision, x."requestUuid") AS what, x.version,
+          r.version AS stored INTO bad
+        FROM json_to_recordset(p) AS x ("requestUuid" text, revision integer, version integer)
+        LEFT JOIN revisions r ON r.request_uuid = x."requestUuid" AND r.revision = x.revision
+        WHERE x."requestUuid" || '/' || x.revision <> ALL (coalesce(written, '{}')) LIMIT 1;
+      PERFORM o3_stale(bad.what, bad.version, bad.stored);
+    END IF;
+  END $$;
+`;
+
+// Inserts follow the order of the array (WITH ORDINALITY): seq is "creation order".
+const SAVE_TASK_RUNS = `
+  CREATE FUNCTION o3_save_task_runs(p json) RETURNS void
+  LANGUAGE plpgsql AS $$
+  DECLARE
+    written text[];
+    bad record;
+  BEGIN
+    WITH x AS (SELECT * FROM ROWS FROM (json_to_recordset(p) AS (${TASK_RUN_FIELDS})) WITH ORDINALITY AS x),
+    ins AS (
+      INSERT INTO task_runs (uuid, request_uuid, revision, task_ref, class_name, state,
+        last_task_state, attempt, inputs, attributes, error, created_at, started_at, ended_at, version)
+      SELECT uuid, "requestUuid", revision, "taskRef", "className", state, "lastTaskState", attempt,
+        inputs, coalesce(attributes, '{}'), error, "createdAt", "startedAt", "endedAt", version
+      FROM x WHERE version = 1 ORDER BY ordinality
+      ON CONFLICT DO NOTHING RETURNING task_runs.uuid),
+    upd AS (
+      UPDATE task_runs t SET task_ref = x."taskRef", class_name = x."className", state = x.state,
+        last_task_state = x."lastTaskState", attempt = x.attempt, inputs = x.inputs,
+        attributes = coalesce(x.attributes, '{}'), error = x.error, started_at = x."startedAt",
+        ended_at = x."endedAt", version = x.version
+      FROM x WHERE x.version > 1 AND t.uuid = x.uuid AND t.version = x.version - 1
+      RETURNING t.uuid)
+    SELECT array_agg(w.uuid) INTO written FROM (SELECT uuid FROM ins UNION ALL SELECT uuid FROM upd) w;
+    IF coalesce(cardinality(written), 0) < json_array_length(p) THEN
+      SELECT 'task run ' || x.uuid AS what, x.version, t.version AS stored INTO bad
+        FROM json_to_recordset(p) AS x (uuid text, version integer)
+        LEFT JOIN task_runs t ON t.uuid = x.uuid
+        WHERE x.uuid <> ALL (coalesce(written, '{}')) LIMIT 1;
+      PERFORM o3_stale(bad.what, bad.version, bad.stored);
+    END IF;
+  END $$;
+`;
+
+const APPEND_LOGS = `
+  CREATE FUNCTION o3_append_logs(p json) RETURNS void
+  LANGUAGE sql AS $$
+    INSERT INTO logs (request_uuid, task_uuid, ts, level, source, message)
+    SELECT "requestUuid", "taskUuid", ts, level, source, message
+    FROM ROWS FROM (json_to_recordset(p) AS (${LOG_FIELDS})) WITH ORDINALITY AS x ORDER BY ordinality;
+  $$;
+`;
+
+// Fencing locks the touched requests first, in uuid order (so two commits of one request queue
+// instead of deadlocking), and checks their owner last, after the writes: request saves never move
+// the owner, and a request inserted by this very change set is then covered too. The lock keeps a
+// claim by another node (FOR UPDATE SKIP LOCKED) from slipping in between check and commit.
+const COMMIT = `
+  CREATE FUNCTION o3_commit(p_requests json, p_revisions json, p_task_runs json, p_logs json,
+    p_owner text, p_touched text[]) RETURNS void
+  LANGUAGE plpgsql AS $$
+  DECLARE
+    bad record;
+  BEGIN
+    IF p_owner IS NOT NULL THEN
+      PERFORM 1 FROM requests WHERE uuid = ANY (p_touched) ORDER BY uuid FOR NO KEY UPDATE;
+    END IF;
+    IF p_requests IS NOT NULL THEN PERFORM o3_save_requests(p_requests); END IF;
+    IF p_revisions IS NOT NULL THEN PERFORM o3_save_revisions(p_revisions); END IF;
+    IF p_task_runs IS NOT NULL THEN PERFORM o3_save_task_runs(p_task_runs); END IF;
+    IF p_logs IS NOT NULL THEN PERFORM o3_append_logs(p_logs); END IF;
+    IF p_owner IS NOT NULL THEN
+      SELECT t.uuid, r.uuid IS NULL AS missing, r.owner INTO bad
+        FROM unnest(p_touched) AS t (uuid) LEFT JOIN requests r ON r.uuid = t.uuid
+        WHERE r.owner IS DISTINCT FROM p_owner LIMIT 1;
+      IF FOUND AND bad.missing THEN
+        RAISE EXCEPTION USING ERRCODE = 'O3STL', MESSAGE = format('Request %s does not exist.', bad.uuid);
+      ELSIF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'O3STL', MESSAGE = format(
+          'Request %s is owned by %s, not by %s; the lease was lost.', bad.uuid,
+          CASE WHEN bad.owner IS NULL THEN 'no node' ELSE 'node ' || bad.owner END, p_owner);
+      END IF;
+    END IF;
+  END $$;
+`;
+
+// Returns null when the request was created, else the uuid of the request holding the ref.
+const CREATE_REQUEST = `
+  CREATE FUNCTION o3_create_request(p_request json, p_revision json, p_task_runs json, p_logs json)
+    RETURNS text
+  LANGUAGE plpgsql AS $$
+  DECLARE
+    inserted text;
+    existing text;
+  BEGIN
+    INSERT INTO requests (uuid, ref, trace_id, name, description, template_ref, template_version,
+      payload_hash, status, revision, scheduled_at, created_at, updated_at, ended_at, error, owner,
+      lease_expires_at, version)
+    SELECT uuid, ref, "traceId", name, description, "templateRef", "templateVersion", "payloadHash",
+      status, revision, "scheduledAt", "createdAt", "updatedAt", "endedAt", error, owner,
+      "leaseExpiresAt", version
+    FROM json_to_record(p_request) AS x (${REQUEST_FIELDS})
+    ON CONFLICT DO NOTHING RETURNING uuid INTO inserted;
+    IF inserted IS NULL THEN
+      -- A new statement sees a concurrent creator's row once its insert (which we waited on) committed.
+      SELECT uuid INTO existing FROM requests WHERE ref = p_request ->> 'ref';
+      IF existing IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'O3STL', MESSAGE = format(
+          'A request with uuid %s already exists under another ref.', p_request ->> 'uuid');
+      END IF;
+      RETURN existing;
+    END IF;
+    PERFORM o3_save_revisions(json_build_array(p_revision));
+    IF p_task_runs IS NOT NULL THEN PERFORM o3_save_task_runs(p_task_runs); END IF;
+    IF p_logs IS NOT NULL THEN PERFORM o3_append_logs(p_logs); END IF;
+    RETURN NULL;
+  END $$;
+`;
+
+/** Migration `i` takes a schema from version `i` to `i + 1` (as recorded in schema_migrations). */
+export const MIGRATIONS: readonly string[] = [
+  [TABLES, STALE, SAVE_REQUESTS, SAVE_REVISIONS, SAVE_TASK_RUNS, APPEND_LOGS, COMMIT, CREATE_REQUEST].join(
+    '\n',
+  ),
+];

@@ -1,0 +1,399 @@
+/**
+ * The Lua scripts of the Redis store. Every operation that reads and then writes, or writes several
+ * keys that must change together, is one script: Redis runs a script alone, so it is a transaction.
+ * A script cannot roll back, so each write script checks everything first and writes only after.
+ *
+ * Keys (P is the store's prefix; ARGV[1] of every script). Key names are built here from P only,
+ * so every key of the store is under it (the test suite runs under an ACL user limited to P*).
+ *   P req:UUID        hash of a request: id, ref, k (list member), c (createdAt), s (status),
+ *                     u (updatedAt), t (templateRef), tr (traceId), sa (scheduledAt), o (owner),
+ *                     l (leaseExpiresAt), v (version), m (JSON of the other fields); '' is null
+ *   P refs            hash ref -> uuid
+ *   P idx:all, P idx:s:STATUS, P idx:t:TEMPLATE, P idx:tr:TRACE
+ *                     list indexes: sorted sets of members "createdAt(16 digits):uuid", all of
+ *                     score 0, so lexicographic order is (createdAt, uuid) and a cursor is a member
+ *   P unfinished      the same members, of pending/running/canceling requests (claims)
+ *   P due             sorted set uuid by scheduledAt, of scheduled requests
+ *   P rev:UUID:N      hash of a revision: v, i (JSON of identity fields), m (JSON of the others)
+ *   P revs:UUID       sorted set of a request's revision numbers
+ *   P run:UUID        hash of a task run: v, i, m as for revisions
+ *   P runs:UUID:N     list of the task run uuids of a revision, in creation order
+ *   P log:UUID        list of a request's log lines (JSON); a line's seq is its position from 1
+ *   P tlog:UUID:TASK  sorted set of the seqs of one task run's lines
+ *   P schema          the version of this layout
+ */
+
+// Shared by every script: the prefix, argument reading, stale errors and index upkeep.
+const PRELUDE = `
+local P = ARGV[1]
+local UNFINISHED = { pending = true, running = true, canceling = true }
+local at = 2
+local function take()
+  local value = ARGV[at]
+  at = at + 1
+  return value
+end
+local function stale(message)
+  error({ err = 'O3STALE ' .. message })
+end
+local function free(o, l, owner, now)
+  return o == '' or o == owner or l == '' or tonumber(l) <= now
+end
+
+-- Moves a request between the index sets when status, template, trace or schedule change
+-- (old is nil for a new request).
+local function reindex(uuid, k, old, new)
+  if old == nil then redis.call('ZADD', P .. 'idx:all', 0, k) end
+  for field, name in pairs({ s = 'idx:s:', t = 'idx:t:', tr = 'idx:tr:' }) do
+    local before = old and old[field]
+    if before ~= new[field] then
+      if before then redis.call('ZREM', P .. name .. before, k) end
+      redis.call('ZADD', P .. name .. new[field], 0, k)
+    end
+  end
+  local was = old ~= nil and UNFINISHED[old.s] == true
+  local is = UNFINISHED[new.s] == true
+  if is and not was then redis.call('ZADD', P .. 'unfinished', 0, k) end
+  if was and not is then redis.call('ZREM', P .. 'unfinished', k) end
+  local due = new.s == 'scheduled' and new.sa ~= ''
+  if due then
+    redis.call('ZADD', P .. 'due', new.sa, uuid)
+  elseif old ~= nil and old.s == 'scheduled' then
+    redis.call('ZREM', P .. 'due', uuid)
+  end
+end
+
+local function take_request()
+  local r = { uuid = take(), vs = take(), ref = take(), k = take(), c = take(), s = take(),
+    u = take(), t = take(), tr = take(), sa = take(), o = take(), l = take(), m = take() }
+  r.v = tonumber(r.vs)
+  return r
+end
+local function take_revision()
+  local r = { req = take(), n = take(), vs = take(), i = take(), m = take() }
+  r.v = tonumber(r.vs)
+  return r
+end
+local function take_run()
+  local r = { uuid = take(), req = take(), n = take(), vs = take(), i = take(), m = take() }
+  r.v = tonumber(r.vs)
+  return r
+end
+local function take_list(reader)
+  local list = {}
+  for j = 1, tonumber(take()) do list[j] = reader() end
+  return list
+end
+local function take_log()
+  return { req = take(), task = take(), line = take() }
+end
+
+-- Compare-and-set check of one record: version v needs v - 1 stored (none for 1). Versions are
+-- tracked across the change set, so a record given twice must have consecutive versions.
+local seen = {}
+local function expect(key, v, what)
+  local stored = seen[key]
+  if stored == nil then stored = tonumber(redis.call('HGET', key, 'v')) or 0 end
+  if stored ~= v - 1 then
+    local found = stored == 0 and 'none is stored' or ('version ' .. stored .. ' is stored')
+    stale('Stale write of ' .. what .. ': version ' .. v .. ' needs version ' .. (v - 1) .. ', but ' .. found .. '.')
+  end
+  seen[key] = v
+end
+
+local refs = {}
+local function check_request(r)
+  expect(P .. 'req:' .. r.uuid, r.v, 'request ' .. r.uuid)
+  if r.v == 1 then
+    if refs[r.ref] or redis.call('HEXISTS', P .. 'refs', r.ref) == 1 then
+      stale('Stale write of request ' .. r.uuid .. ': its ref ' .. r.ref .. ' is taken.')
+    end
+    refs[r.ref] = true
+  end
+end
+local function check_revision(r)
+  expect(P .. 'rev:' .. r.req .. ':' .. r.n, r.v, 'revision ' .. r.n .. ' of request ' .. r.req)
+end
+local function check_run(r)
+  expect(P .. 'run:' .. r.uuid, r.v, 'task run ' .. r.uuid)
+end
+
+-- Writes, once every check passed. A request save keeps identity, owner and lease as stored.
+local function save_request(r)
+  local key = P .. 'req:' .. r.uuid
+  if r.v == 1 then
+    redis.call('HSET', key, 'id', r.uuid, 'ref', r.ref, 'k', r.k, 'c', r.c, 's', r.s, 'u', r.u,
+      't', r.t, 'tr', r.tr, 'sa', r.sa, 'o', r.o, 'l', r.l, 'v', r.vs, 'm', r.m)
+    redis.call('HSET', P .. 'refs', r.ref, r.uuid)
+    reindex(r.uuid, r.k, nil, r)
+  else
+    local f = redis.call('HMGET', key, 'k', 's', 't', 'tr', 'sa')
+    redis.call('HSET', key, 's', r.s, 'u', r.u, 't', r.t, 'tr', r.tr, 'sa', r.sa, 'v', r.vs, 'm', r.m)
+    reindex(r.uuid, f[1], { s = f[2], t = f[3], tr = f[4], sa = f[5] }, r)
+  end
+end
+local function save_revision(r)
+  local key = P .. 'rev:' .. r.req .. ':' .. r.n
+  if r.v == 1 then
+    redis.call('HSET', key, 'v', r.vs, 'i', r.i, 'm', r.m)
+    redis.call('ZADD', P .. 'revs:' .. r.req, r.n, r.n)
+  else
+    redis.call('HSET', key, 'v', r.vs, 'm', r.m)
+  end
+end
+local function save_run(r)
+  local key = P .. 'run:' .. r.uuid
+  if r.v == 1 then
+    redis.call('HSET', key, 'v', r.vs, 'i', r.i, 'm', r.m)
+    redis.call('RPUSH', P .. 'runs:' .. r.req .. ':' .. r.n, r.uuid)
+  else
+    redis.call('HSET', key, 'v', r.vs, 'm', r.m)
+  end
+end
+local function append_log(l)
+  local seq = redis.call('RPUSH', P .. 'log:' .. l.req, l.line)
+  if l.task ~= '' then redis.call('ZADD', P .. 'tlog:' .. l.req .. ':' .. l.task, seq, seq) end
+end
+`;
+
+/**
+ * commit: owner ('' for none), touched request uuids, then requests, revisions, task runs and
+ * logs, each as a count and the fields of record-codec.ts. Fencing checks the owner of each touched
+ * request as stored (saves never move it) or as inserted by this change set.
+ */
+const COMMIT = `
+local owner = take()
+local touched = take_list(take)
+local requests = take_list(take_request)
+local revisions = take_list(take_revision)
+local runs = take_list(take_run)
+local logs = take_list(take_log)
+for _, r in ipairs(requests) do check_request(r) end
+for _, r in ipairs(revisions) do check_revision(r) end
+for _, r in ipairs(runs) do check_run(r) end
+if owner ~= '' then
+  local inserted = {}
+  for _, r in ipairs(requests) do
+    if r.v == 1 then inserted[r.uuid] = r.o end
+  end
+  for _, uuid in ipairs(touched) do
+    local current = redis.call('HGET', P .. 'req:' .. uuid, 'o') or inserted[uuid]
+    if current == nil then stale('Request ' .. uuid .. ' does not exist.') end
+    if current ~= owner then
+      local held = current == '' and 'no node' or ('node ' .. current)
+      stale('Request ' .. uuid .. ' is owned by ' .. held .. ', not by ' .. owner .. '; the lease was lost.')
+    end
+  end
+end
+for _, r in ipairs(requests) do save_request(r) end
+for _, r in ipairs(revisions) do save_revision(r) end
+for _, r in ipairs(runs) do save_run(r) end
+for _, l in ipairs(logs) do append_log(l) end
+return 1
+`;
+
+/** createRequest: returns {1} when created, else {0, the existing request's hash}. */
+const CREATE_REQUEST = `
+local request = take_request()
+local existing = redis.call('HGET', P .. 'refs', request.ref)
+if existing then return { 0, redis.call('HGETALL', P .. 'req:' .. existing) } end
+if redis.call('EXISTS', P .. 'req:' .. request.uuid) == 1 then
+  stale('A request with uuid ' .. request.uuid .. ' already exists under another ref.')
+end
+local revision = take_revision()
+local runs = take_list(take_run)
+local logs = take_list(take_log)
+check_revision(revision)
+for _, r in ipairs(runs) do check_run(r) end
+save_request(request)
+save_revision(revision)
+for _, r in ipairs(runs) do save_run(r) end
+for _, l in ipairs(logs) do append_log(l) end
+return { 1 }
+`;
+
+const GET_REQUEST_BY_REF = `
+local uuid = redis.call('HGET', P .. 'refs', take())
+if not uuid then return {} end
+return redis.call('HGETALL', P .. 'req:' .. uuid)
+`;
+
+/** getRevisions: i and m of each revision, oldest first. */
+const GET_REVISIONS = `
+local req = take()
+local out = {}
+for _, n in ipairs(redis.call('ZRANGE', P .. 'revs:' .. req, 0, -1)) do
+  local f = redis.call('HMGET', P .. 'rev:' .. req .. ':' .. n, 'i', 'm')
+  out[#out + 1] = f[1]
+  out[#out + 1] = f[2]
+end
+return out
+`;
+
+/** getTaskRuns: i and m of each task run of a revision, in creation order. */
+const GET_TASK_RUNS = `
+local list = P .. 'runs:' .. take() .. ':' .. take()
+local out = {}
+for _, uuid in ipairs(redis.call('LRANGE', list, 0, -1)) do
+  local f = redis.call('HMGET', P .. 'run:' .. uuid, 'i', 'm')
+  out[#out + 1] = f[1]
+  out[#out + 1] = f[2]
+end
+return out
+`;
+
+/** readLogs of one task run: request, task, afterSeq, limit (-1: all); returns seq, line pairs. */
+const READ_TASK_LOGS = `
+local req = take()
+local task = take()
+local after = take()
+local limit = tonumber(take())
+local range = { P .. 'tlog:' .. req .. ':' .. task, '(' .. after, '+inf' }
+if limit >= 0 then
+  range[4] = 'LIMIT'
+  range[5] = 0
+  range[6] = limit
+end
+local out = {}
+for _, seq in ipairs(redis.call('ZRANGEBYSCORE', unpack(range))) do
+  out[#out + 1] = seq
+  out[#out + 1] = redis.call('LINDEX', P .. 'log:' .. req, tonumber(seq) - 1)
+end
+return out
+`;
+
+/**
+ * listRequests: filter pairs (count, then field s/t/tr and value), cursor member ('' for none),
+ * and how many to return. Walks the smallest matching index newest first, checking the other
+ * filters on each request, and stops as soon as it has enough.
+ */
+const LIST_REQUESTS = `
+local filters = {}
+local count = tonumber(take())
+for _ = 1, count do
+  local field = take()
+  filters[field] = take()
+end
+local cursor = take()
+local want = tonumber(take())
+local index, size = P .. 'idx:all', nil
+for field, value in pairs(filters) do
+  local key = P .. 'idx:' .. field .. ':' .. value
+  local n = redis.call('ZCARD', key)
+  if size == nil or n < size then index, size = key, n end
+end
+local max = cursor == '' and '+' or ('(' .. cursor)
+local out = {}
+local chunk = count > 1 and math.max(want, 100) or want
+while #out < want do
+  local members = redis.call('ZREVRANGEBYLEX', index, max, '-', 'LIMIT', 0, chunk)
+  if #members == 0 then break end
+  for _, member in ipairs(members) do
+    local key = P .. 'req:' .. string.sub(member, 18)
+    local keep = true
+    if count > 1 then
+      local f = redis.call('HMGET', key, 's', 't', 'tr')
+      keep = (filters.s == nil or filters.s == f[1]) and (filters.t == nil or filters.t == f[2])
+        and (filters.tr == nil or filters.tr == f[3])
+    end
+    if keep then
+      out[#out + 1] = redis.call('HGETALL', key)
+      if #out == want then break end
+    end
+  end
+  max = '(' .. members[#members]
+end
+return out
+`;
+
+/** claimRequests: owner, now, lease expiry, limit; oldest unfinished requests whose lease is free. */
+const CLAIM_REQUESTS = `
+local owner, now, till, limit = take(), tonumber(take()), take(), tonumber(take())
+local out = {}
+local min = '-'
+while #out < limit do
+  local members = redis.call('ZRANGEBYLEX', P .. 'unfinished', min, '+', 'LIMIT', 0, 100)
+  if #members == 0 then break end
+  for _, member in ipairs(members) do
+    local key = P .. 'req:' .. string.sub(member, 18)
+    local f = redis.call('HMGET', key, 'o', 'l')
+    if free(f[1], f[2], owner, now) then
+      redis.call('HSET', key, 'o', owner, 'l', till)
+      out[#out + 1] = redis.call('HGETALL', key)
+      if #out == limit then break end
+    end
+  end
+  min = '(' .. members[#members]
+end
+return out
+`;
+
+/**
+ * claimDueSchedules: owner, now, lease expiry, limit. Fires due schedules whose lease is free as
+ * pending under the lease, bumping version and updatedAt; a fired one leaves the due set, so the
+ * next page starts after the ones skipped.
+ */
+const CLAIM_DUE_SCHEDULES = `
+local owner, nows, till, limit = take(), take(), take(), tonumber(take())
+local now = tonumber(nows)
+local out = {}
+local skipped = 0
+while #out < limit do
+  local uuids = redis.call('ZRANGEBYSCORE', P .. 'due', '-inf', nows, 'LIMIT', skipped, 100)
+  if #uuids == 0 then break end
+  for _, uuid in ipairs(uuids) do
+    local key = P .. 'req:' .. uuid
+    local f = redis.call('HMGET', key, 'o', 'l', 'k', 't', 'tr', 'sa', 'v')
+    if free(f[1], f[2], owner, now) then
+      local new = { s = 'pending', t = f[4], tr = f[5], sa = f[6] }
+      redis.call('HSET', key, 's', 'pending', 'u', nows, 'o', owner, 'l', till, 'v', tonumber(f[7]) + 1)
+      reindex(uuid, f[3], { s = 'scheduled', t = f[4], tr = f[5], sa = f[6] }, new)
+      out[#out + 1] = redis.call('HGETALL', key)
+      if #out == limit then break end
+    else
+      skipped = skipped + 1
+    end
+  end
+end
+return out
+`;
+
+/** renewLeases: owner, lease expiry, uuids; returns the uuids still held. Version is left alone. */
+const RENEW_LEASES = `
+local owner, till = take(), take()
+local out = {}
+for j = at, #ARGV do
+  local key = P .. 'req:' .. ARGV[j]
+  if redis.call('HGET', key, 'o') == owner then
+    redis.call('HSET', key, 'l', till)
+    out[#out + 1] = ARGV[j]
+  end
+end
+return out
+`;
+
+/** releaseLease: owner, uuid. */
+const RELEASE_LEASE = `
+local owner, uuid = take(), take()
+local key = P .. 'req:' .. uuid
+if redis.call('HGET', key, 'o') == owner then redis.call('HSET', key, 'o', '', 'l', '') end
+return 1
+`;
+
+/** The scripts by name, each with the prelude. */
+export const SCRIPTS = {
+  commit: PRELUDE + COMMIT,
+  createRequest: PRELUDE + CREATE_REQUEST,
+  getRequestByRef: PRELUDE + GET_REQUEST_BY_REF,
+  getRevisions: PRELUDE + GET_REVISIONS,
+  getTaskRuns: PRELUDE + GET_TASK_RUNS,
+  readTaskLogs: PRELUDE + READ_TASK_LOGS,
+  listRequests: PRELUDE + LIST_REQUESTS,
+  claimRequests: PRELUDE + CLAIM_REQUESTS,
+  claimDueSchedules: PRELUDE + CLAIM_DUE_SCHEDULES,
+  renewLeases: PRELUDE + RENEW_LEASES,
+  releaseLease: PRELUDE + RELEASE_LEASE,
+} as const;
+
+/** The name of a script. */
+export type ScriptName = keyof typeof SCRIPTS;

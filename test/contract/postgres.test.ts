@@ -1,0 +1,217 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { O3Error, StaleWriteError, StoreUnavailableError } from '../../src/errors.js';
+import { createStore } from '../../src/store/create-store.js';
+import { MIGRATIONS } from '../../src/store/postgres/migrations.js';
+import { createPostgresStore } from '../../src/store/postgres/postgres-store.js';
+import type { Store } from '../../src/store/store.js';
+import { T0, bump, makeLog, makeSubmission } from './fixtures.js';
+import { describeStoreContract } from './store-contract.js';
+
+const URL = process.env.O3_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** Every schema this file creates, dropped at the end. */
+const schemas: string[] = [];
+const admin = new pg.Client({ connectionString: URL });
+beforeAll(() => admin.connect());
+afterAll(async () => {
+  for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await admin.end();
+});
+
+/** A new schema name (not created yet: the store creates it). */
+function freshSchema(): string {
+  const schema = `o3_test_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  schemas.push(schema);
+  return schema;
+}
+
+/** Opens and initialises a store on `schema`, optionally under its own application_name. */
+async function open(schema: string, applicationName?: string): Promise<Store> {
+  const url = applicationName === undefined ? URL : `${URL}?application_name=${applicationName}`;
+  const store = createPostgresStore(url, { schema });
+  await store.init();
+  return store;
+}
+
+/** The tables of a schema, sorted. */
+async function tablesOf(schema: string): Promise<string[]> {
+  const { rows } = await admin.query<{ name: string }>(
+    'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1',
+    [schema],
+  );
+  return rows.map((r) => r.name);
+}
+
+const schemaOf = new WeakMap<Store, string>();
+
+describeStoreContract(
+  'postgres',
+  async () => {
+    const schema = freshSchema();
+    const store = await open(schema);
+    schemaOf.set(store, schema);
+    return store;
+  },
+  { openPeer: (store) => open(schemaOf.get(store)!) },
+);
+
+describe('postgres store: schema and migrations', () => {
+  it('creates its tables in the schema it is given, and nothing in public', async () => {
+    const schema = freshSchema();
+    const publicBefore = await tablesOf('public');
+    const store = await open(schema);
+    await store.close();
+    expect(await tablesOf(schema)).toEqual([
+      'logs',
+      'requests',
+      'revisions',
+      'schema_migrations',
+      'task_runs',
+    ]);
+    expect(await tablesOf('public')).toEqual(publicBefore);
+  });
+
+  it('several nodes starting at once on a new schema migrate it exactly once', async () => {
+    const schema = freshSchema();
+    const stores = await Promise.all(Array.from({ length: 5 }, () => open(schema)));
+    const again = await open(schema); // and a later start finds nothing to do
+    const { rows } = await admin.query(`SELECT version FROM "${schema}".schema_migrations ORDER BY 1`);
+    expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+    const s = makeSubmission();
+    await stores[0]!.createRequest(s.request, s.revision, s.taskRuns, s.logs);
+    expect(await stores[4]!.getRequest(s.request.uuid)).toEqual(s.request);
+    for (const store of [...stores, again]) await store.close();
+  });
+
+  it('refuses a schema written by a newer O3 with StoreUnavailableError', async () => {
+    const schema = freshSchema();
+    await (await open(schema)).close();
+    await admin.query(`INSERT INTO "${schema}".schema_migrations (version) VALUES ($1)`, [
+      MIGRATIONS.length + 1,
+    ]);
+    const error: unknown = await open(schema).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as Error).message).toMatch(/newer than this O3 knows/);
+  });
+
+  it('refuses a schema name that is not a plain identifier with bad_request', () => {
+    for (const schema of ['a"b', 'x; DROP TABLE y', '', '1abc']) {
+      const error: unknown = (() => {
+        try {
+          return createPostgresStore(URL, { schema });
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(error).toBeInstanceOf(O3Error);
+      expect((error as O3Error).code).toBe('bad_request');
+    }
+  });
+
+  it('createStore opens a postgres:// URL in the schema named by ?schema=', async () => {
+    const schema = freshSchema();
+    const store = await createStore(`${URL}?schema=${schema}`);
+    expect(store.kind).toBe('postgres');
+    const s = makeSubmission();
+    await store.createRequest(s.request, s.revision, s.taskRuns, s.logs);
+    await store.close();
+    const { rows } = await admin.query(`SELECT uuid FROM "${schema}".requests`);
+    expect(rows).toEqual([{ uuid: s.request.uuid }]);
+  });
+});
+
+describe('postgres store: batches', () => {
+  it('a stale task run in a batch of 100 is named, and nothing of the batch is written', async () => {
+    const store = await open(freshSchema());
+    const s = makeSubmission({ owner: 'node-a', leaseExpiresAt: T0 + 1000 }, 100);
+    await store.createRequest(s.request, s.revision, s.taskRuns, s.logs);
+    const updated = s.taskRuns.map((t) => bump(t, { state: 'running' }));
+    await store.commit({ taskRuns: updated }, { owner: 'node-a' });
+    const again = updated.map((t) => bump(t, { state: 'successful' }));
+    again[57] = { ...again[57]!, version: 2 }; // stale: version 2 is stored already
+    const error: unknown = await store
+      .commit({ taskRuns: again, logs: [makeLog(s.request, 'lost')] }, { owner: 'node-a' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StaleWriteError);
+    expect((error as Error).message).toContain(`task run ${again[57]?.uuid}`);
+    expect(await store.getTaskRuns(s.request.uuid, 1)).toEqual(updated);
+    expect(await store.readLogs(s.request.uuid)).toHaveLength(1);
+    await store.close();
+  });
+
+  it('stores a NUL character of a log line as U+FFFD instead of failing the commit', async () => {
+    const store = await open(freshSchema());
+    const s = makeSubmission({}, 0);
+    await store.createRequest(s.request, s.revision, s.taskRuns);
+    await store.commit({ logs: [makeLog(s.request, 'a\u0000b \\u0000 c')] });
+    expect((await store.readLogs(s.request.uuid)).map((l) => l.message)).toEqual(['a\ufffdb \\u0000 c']);
+    await store.close();
+  });
+});
+
+describe('postgres store: connection loss', () => {
+  /** Terminates every backend of an application_name; returns how many there were. */
+  async function terminate(applicationName: string, state?: string): Promise<number> {
+    const { rows } = await admin.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE application_name = $1 AND ($2::text IS NULL OR state = $2)`,
+      [applicationName, state ?? null],
+    );
+    return rows.length;
+  }
+
+  it('answers StoreUnavailableError for a server that cannot be reached, without waiting long', async () => {
+    const started = Date.now();
+    const store = createPostgresStore('postgres://postgres@127.0.0.1:1/test');
+    await expect(store.init()).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('recovers by itself after its idle connections are terminated', async () => {
+    const name = `o3_test_${randomUUID().slice(0, 8)}`;
+    const store = await open(freshSchema(), name);
+    await Promise.all([store.ping(), store.ping(), store.ping()]);
+    expect(await terminate(name)).toBeGreaterThan(0);
+    // The pool may still hand out a connection whose end it has not heard of yet: that call fails
+    // as unavailable, and a retry (what the engine does) gets a fresh connection.
+    const s = makeSubmission();
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await store.createRequest(s.request, s.revision, s.taskRuns, s.logs);
+        break;
+      } catch (error) {
+        expect(error).toBeInstanceOf(StoreUnavailableError);
+        expect(attempt).toBeLessThan(5);
+      }
+    }
+    expect(await store.getRequest(s.request.uuid)).toEqual(s.request);
+    await store.close();
+  });
+
+  it('fails a commit whose connection dies mid-statement with StoreUnavailableError, then works again', async () => {
+    const name = `o3_test_${randomUUID().slice(0, 8)}`;
+    const schema = freshSchema();
+    const store = await open(schema, name);
+    const s = makeSubmission({ owner: 'node-a', leaseExpiresAt: T0 + 1000 }, 1);
+    await store.createRequest(s.request, s.revision, s.taskRuns, s.logs);
+    // Another session holds the request's row, so the fenced commit waits on it, mid-statement.
+    const blocker = new pg.Client({ connectionString: URL });
+    await blocker.connect();
+    await blocker.query('BEGIN');
+    await blocker.query(`SELECT 1 FROM "${schema}".requests WHERE uuid = $1 FOR UPDATE`, [s.request.uuid]);
+    const commit = store.commit({ taskRuns: [bump(s.taskRuns[0]!)] }, { owner: 'node-a' });
+    const settled = commit.catch((e: unknown) => e);
+    // Wait until the commit is waiting for the row lock, then cut its connection.
+    for (let i = 0; i < 100 && (await terminate(name, 'active')) === 0; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await settled).toBeInstanceOf(StoreUnavailableError);
+    await blocker.query('ROLLBACK');
+    await blocker.end();
+    await store.commit({ taskRuns: [bump(s.taskRuns[0]!)] }, { owner: 'node-a' });
+    expect((await store.getTaskRuns(s.request.uuid, 1))[0]!.version).toBe(2);
+    await store.close();
+  });
+});

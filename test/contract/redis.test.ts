@@ -1,0 +1,219 @@
+import { randomUUID } from 'node:crypto';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { O3Error, StoreUnavailableError } from '../../src/errors.js';
+import { createStore } from '../../src/store/create-store.js';
+import { createRedisStore } from '../../src/store/redis/redis-store.js';
+import type { Store } from '../../src/store/store.js';
+import { T0, bump, makeLog, makeSubmission, requestWithStatus } from './fixtures.js';
+import { describeStoreContract } from './store-contract.js';
+
+const HOST = '127.0.0.1';
+const PORT = Number(process.env.O3_TEST_REDIS_PORT ?? 6379);
+
+// Every store of this file runs as an ACL user that may only touch keys under this file's root
+// prefix: any key a script builds outside its prefix fails the test with NOPERM.
+const root = `o3test:${randomUUID().slice(0, 8)}:`;
+const user = `o3test-${randomUUID().slice(0, 8)}`;
+const password = randomUUID();
+const URL = `redis://${user}:${password}@${HOST}:${PORT}`;
+const admin = new Redis({ host: HOST, port: PORT, lazyConnect: true });
+
+beforeAll(async () => {
+  await admin.connect();
+  await admin.call('ACL', 'SETUSER', user, 'on', `>${password}`, `~${root}*`, '+@all');
+});
+
+afterAll(async () => {
+  await deleteKeys(`${root}*`);
+  await admin.call('ACL', 'DELUSER', user);
+  await admin.quit();
+});
+
+/** Deletes every key matching a pattern (SCAN, so a big keyspace is never blocked). */
+async function deleteKeys(pattern: string): Promise<void> {
+  for (const keys of await scanAll(pattern)) if (keys.length > 0) await admin.del(...keys);
+}
+
+/** Every key matching a pattern, in SCAN batches. */
+async function scanAll(pattern: string): Promise<string[][]> {
+  const batches: string[][] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await admin.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    batches.push(keys);
+    cursor = next;
+  } while (cursor !== '0');
+  return batches;
+}
+
+let prefixes = 0;
+/** A prefix no other store of this run uses. */
+function freshPrefix(): string {
+  prefixes += 1;
+  return `${root}${prefixes}:`;
+}
+
+/** Opens and initialises a store under `prefix`. */
+async function open(prefix: string, url = URL): Promise<Store> {
+  const store = createRedisStore(url, { prefix });
+  await store.init();
+  return store;
+}
+
+const prefixOf = new WeakMap<Store, string>();
+
+describeStoreContract(
+  'redis (as a user limited to its prefix)',
+  async () => {
+    const prefix = freshPrefix();
+    const store = await open(prefix);
+    prefixOf.set(store, prefix);
+    return store;
+  },
+  { openPeer: (store) => open(prefixOf.get(store)!) },
+);
+
+describe('redis store: keys', () => {
+  it('the test user really is limited to the prefix, inside scripts too', async () => {
+    const limited = new Redis(URL);
+    await expect(limited.set('o3-outside-the-prefix', 'x')).rejects.toThrow(/NOPERM/);
+    await expect(limited.eval("return redis.call('SET', 'o3-outside-the-prefix', 'x')", 0)).rejects.toThrow(
+      /can't access/,
+    );
+    await limited.set(`${root}inside`, 'x');
+    await limited.quit();
+  });
+
+  it('keeps every key of a workload under its prefix', async () => {
+    const prefix = freshPrefix();
+    const store = await open(prefix);
+    const s = makeSubmission({ owner: 'node-a', leaseExpiresAt: T0 + 1000 }, 2);
+    await store.createRequest(s.request, s.revision, s.taskRuns, s.logs);
+    const run = bump(s.taskRuns[0]!, { state: 'running' });
+    await store.commit({ taskRuns: [run], logs: [makeLog(s.request, 'x', run.uuid)] }, { owner: 'node-a' });
+    const d = requestWithStatus('scheduled', { scheduledAt: T0 });
+    await store.createRequest(d.request, d.revision, d.taskRuns);
+    await store.claimDueSchedules('node-a', T0, 15_000, 10);
+    await store.close();
+    const keys = (await scanAll(`${prefix}*`)).flat();
+    expect(keys).toContain(`${prefix}req:${s.request.uuid}`);
+    expect(keys).toContain(`${prefix}run:${run.uuid}`);
+    expect(keys).toContain(`${prefix}log:${s.request.uuid}`);
+    await deleteKeys(`${prefix}*`);
+    expect((await scanAll(`${prefix}*`)).flat()).toEqual([]);
+  });
+
+  it('createStore opens a redis:// URL under the prefix named by ?prefix=', async () => {
+    const prefix = freshPrefix();
+    const store = await createStore(`${URL}?prefix=${encodeURIComponent(prefix)}`);
+    expect(store.kind).toBe('redis');
+    const s = makeSubmission();
+    await store.createRequest(s.request, s.revision, s.taskRuns, s.logs);
+    await store.close();
+    expect(await admin.exists(`${prefix}req:${s.request.uuid}`)).toBe(1);
+  });
+
+  it('refuses keys written by a newer O3 with StoreUnavailableError', async () => {
+    const prefix = freshPrefix();
+    await admin.set(`${prefix}schema`, '999');
+    const error: unknown = await open(prefix).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as Error).message).toMatch(/newer than this O3 knows/);
+  });
+
+  it('refuses a URL it cannot read with bad_request', () => {
+    let error: unknown;
+    try {
+      createRedisStore('redis://[not a host');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(O3Error);
+    expect((error as O3Error).code).toBe('bad_request');
+  });
+});
+
+/** A loopback TCP proxy that can be stopped and started again on its port, to play an outage. */
+async function startProxy(
+  port: number,
+): Promise<{ port: number; stop(): Promise<void>; start(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  let listening = 0;
+  const start = () =>
+    new Promise<void>((resolve, reject) => {
+      server = createServer((client) => {
+        const upstream = connect(port, HOST);
+        const end = () => {
+          for (const s of [client, upstream]) {
+            s.destroy();
+            sockets.delete(s);
+          }
+        };
+        for (const s of [client, upstream]) {
+          sockets.add(s);
+          s.on('error', end).on('close', end);
+        }
+        client.pipe(upstream).pipe(client);
+      });
+      server.once('error', reject);
+      server.listen(listening, HOST, () => {
+        listening = (server!.address() as AddressInfo).port;
+        resolve();
+      });
+    });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server!.close(() => resolve());
+    });
+  await start();
+  return { port: listening, stop, start };
+}
+
+describe('redis store: connection loss', () => {
+  it('answers StoreUnavailableError when Redis cannot be reached at start, without waiting long', async () => {
+    const started = Date.now();
+    await expect(open(freshPrefix(), `redis://${HOST}:1`)).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('reconnects by itself after its connection is killed', async () => {
+    const store = await open(freshPrefix());
+    const s = makeSubmission();
+    await store.createRequest(s.request, s.revision, s.taskRuns, s.logs);
+    expect(Number(await admin.call('CLIENT', 'KILL', 'USER', user))).toBeGreaterThan(0);
+    expect(await store.getRequest(s.request.uuid)).toEqual(s.request);
+    await store.close();
+  });
+
+  it('fails fast with StoreUnavailableError while Redis is away, and recovers when it is back', async () => {
+    const proxy = await startProxy(PORT);
+    const url = `redis://${user}:${password}@${HOST}:${proxy.port}`;
+    const store = await open(freshPrefix(), url);
+    const s = makeSubmission();
+    await store.createRequest(s.request, s.revision, s.taskRuns, s.logs);
+    await proxy.stop();
+    const started = Date.now();
+    await expect(store.getRequest(s.request.uuid)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(store.commit({ logs: [makeLog(s.request, 'x')] })).rejects.toBeInstanceOf(
+      StoreUnavailableError,
+    );
+    expect(Date.now() - started).toBeLessThan(5000);
+    await proxy.start();
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        expect(await store.getRequest(s.request.uuid)).toEqual(s.request);
+        break;
+      } catch (error) {
+        expect(error).toBeInstanceOf(StoreUnavailableError);
+        expect(attempt).toBeLessThan(50);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    await store.close();
+    await proxy.stop();
+  });
+});
