@@ -102,3 +102,8 @@ export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return typeof error === 'string' ? error : JSON.stringify(error);
 }
+
+/** Text as quoted in a message: a value sent by a caller is cut, so an oversized one cannot bloat the answer. */
+export function clip(text: string, max = 60): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}

@@ -21,7 +21,12 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Task, TaskFailure, type TaskState } from '../src/index.js';
-import { AWX_FINAL_STATUSES, AWX_STATUS_MAP, AwxClient, type AwxJob } from '../src/integrations/awx-client.js';
+import {
+  AWX_FINAL_STATUSES,
+  AWX_STATUS_MAP,
+  AwxClient,
+  type AwxJob,
+} from '../src/integrations/awx-client.js';
 import {
   attemptKey,
   graceLeftMs,
@@ -75,10 +80,23 @@ export default class AwxJobLaunch extends Task<AwxState> {
       'Launches an AWX job template (relaunches the job on a rerun after failure), follows the job ' +
       'to its end and writes its stdout into the task log.',
     inputs: {
-      awx_url: { type: 'string' as const, required: true, description: 'The AWX address, e.g. https://awx.example.com' },
-      job_template_id: { type: 'integer' as const, required: true, description: 'The job template to launch.' },
+      awx_url: {
+        type: 'string' as const,
+        required: true,
+        description: 'The AWX address, e.g. https://awx.example.com',
+      },
+      job_template_id: {
+        type: 'integer' as const,
+        required: true,
+        description: 'The job template to launch.',
+      },
       extra_vars: { type: 'object' as const, description: 'The extra vars of the launch.' },
-      awx_token: { type: 'string' as const, required: true, secret: true, description: 'An AWX OAuth2 token.' },
+      awx_token: {
+        type: 'string' as const,
+        required: true,
+        secret: true,
+        description: 'An AWX OAuth2 token.',
+      },
       ...TLS_INPUTS,
     },
     outputs: {
@@ -198,7 +216,9 @@ export default class AwxJobLaunch extends Task<AwxState> {
       );
     }
     await this.adopt(job, intent);
-    this.slog.info(`AWX job ${job.id} ${intent.kind === 'relaunch' ? 'relaunched' : 'launched'} successfully.`);
+    this.slog.info(
+      `AWX job ${job.id} ${intent.kind === 'relaunch' ? 'relaunched' : 'launched'} successfully.`,
+    );
     return true;
   }
 
@@ -227,7 +247,9 @@ export default class AwxJobLaunch extends Task<AwxState> {
     }
     this.lookupFailures = 0;
     if (!job) return 'absent';
-    this.flog.log(`found AWX job ${job.id} with launch id ${intent.marker}: following it, not launching again`);
+    this.flog.log(
+      `found AWX job ${job.id} with launch id ${intent.marker}: following it, not launching again`,
+    );
     await this.adopt(job, intent);
     return 'adopted';
   }

@@ -24,11 +24,10 @@ export default class Noop extends Task<NoopState> {
   taskInit(): void {}
 
   run(): void {
-    this.flog.log(`runtime_delay is ${this.delayMs() / 1000} s`);
-    if (this.state.rand_no !== undefined) this.flog.log(`rand_no input is ${this.state.rand_no}`);
+    const input = this.state.rand_no === undefined ? '' : ` (rand_no input is ${this.state.rand_no})`;
+    this.flog.log(`runtime_delay is ${this.delayMs() / 1000} s${input}`);
     this.createStateAttr('started_at_ms', this.now());
     this.taskState = 'running';
-    this.slog.info(`noop task started at ${new Date(this.state.started_at_ms ?? this.now()).toISOString()}`);
   }
 
   ping(): void {

@@ -8,14 +8,16 @@ import type { Engine } from '../engine/engine.js';
 import type { Store } from '../store/store.js';
 import type { TaskRegistry } from '../task/task-registry.js';
 import type { TemplateRegistry } from '../template/template-registry.js';
+import type { CompiledTemplate } from '../template/types.js';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { installErrorHandling } from './error-handler.js';
+import { answerFrameworkError, installErrorHandling } from './error-handler.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { healthRoutes } from './routes/health.js';
 import { taskRoutes } from './routes/tasks.js';
 import { templateRoutes } from './routes/templates.js';
 import { workflowRoutes } from './routes/workflow.js';
+import { uiRoutes } from './routes/ui.js';
 
 /** The version of the API document (the package's version). */
 const API_VERSION = '0.1.0';
@@ -29,6 +31,8 @@ export interface AppDeps {
   logger: Logger;
   bodyLimitBytes: number;
   now?: () => number;
+  /** Persists a template registered over the API before it is used (so every node and restart has it). */
+  onTemplateRegistered?: (template: CompiledTemplate) => Promise<void>;
 }
 
 /** Builds the API app (not listening). */
@@ -41,6 +45,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: deps.bodyLimitBytes,
     routerOptions: { ignoreTrailingSlash: true },
     return503OnClosing: true,
+    frameworkErrors: answerFrameworkError,
   });
   installErrorHandling(app);
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
@@ -71,5 +76,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(workflowRoutes(deps), { prefix: '/api/v1' });
   await app.register(templateRoutes(deps), { prefix: '/api/v1' });
   await app.register(taskRoutes(deps), { prefix: '/api/v1' });
+  await app.register(uiRoutes());
   return app;
 }

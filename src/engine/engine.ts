@@ -46,8 +46,8 @@ export interface SubmitResult {
   request: RequestRecord;
 }
 
-/** Events: `committed` (a ChangeSet that was just stored). */
-export type EngineEvents = { committed: [Required<ChangeSet>] };
+/** Events: `committed` (a ChangeSet just stored), `ended` (a request this node ran has ended, stored). */
+export type EngineEvents = { committed: [Required<ChangeSet>]; ended: [RequestRecord] };
 
 const CLAIM_BATCH = 100;
 const MAX_SCHEDULE_SLEEP_MS = 30_000;
@@ -302,11 +302,12 @@ export class Engine {
     runner.start().catch((error: unknown) => this.abandon(runner, error));
   }
 
+  /** The runner's last write (its final status, after its last log line) is durable when this is called. */
   private onRunnerDone(runner: RequestRunner): void {
     this.runners.delete(runner.uuid);
-    void this.queue
-      .drain()
-      .then(() => this.deps.store.releaseLease(this.deps.config.nodeId, runner.uuid))
+    this.events.emit('ended', { ...runner.request });
+    void this.deps.store
+      .releaseLease(this.deps.config.nodeId, runner.uuid)
       .catch((error: unknown) =>
         this.deps.logger.warn({ err: errorMessage(error), request: runner.uuid }, 'lease release failed'),
       );

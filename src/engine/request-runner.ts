@@ -105,7 +105,9 @@ export class RequestRunner implements DriverHost {
       await this.cancel();
       return;
     }
-    if (this.request.status !== 'running') await this.setStatus('running');
+    // Not awaited: the status rides in the same group commit as the first tasks' `created`, which
+    // each task awaits before its run() — so it is durable before anything external happens.
+    if (this.request.status !== 'running') void this.setStatus('running');
     this.resumeDrivers();
     this.startReadyTasks();
     await this.finishIfDone();

@@ -73,9 +73,7 @@ export class TaskDriver {
     this.armTimeout();
     this.instance = this.instantiate();
     if (!(await this.call('taskInit'))) return;
-    if (mode === 'run') {
-      if (!(await this.call('run'))) return;
-    }
+    if (mode === 'run' && !(await this.call('run', false))) return;
     this.afterMethod(0);
   }
 
@@ -131,8 +129,14 @@ export class TaskDriver {
     return instance;
   }
 
-  /** Calls one contract method; returns false when the run ended (or stopped) because of it. */
-  private async call(method: 'taskInit' | 'run' | 'ping'): Promise<boolean> {
+  /**
+   * Calls one contract method; returns false when the run ended (or stopped) because of it. With
+   * `awaitWrite` false, a non-terminal result is stored without waiting, so that the first ping can
+   * follow run() at once and both land in one commit: if O3 dies before that commit, the run is
+   * still stored `created` and run() is called again (§7) — what the task recorded with
+   * `checkpoint()` inside run() is durable either way.
+   */
+  private async call(method: 'taskInit' | 'run' | 'ping', awaitWrite = true): Promise<boolean> {
     const instance = this.instance;
     if (!instance || this.finished || this.stopped) return false;
     try {
@@ -155,11 +159,12 @@ export class TaskDriver {
       if (this.finished || this.stopped || this.abort.signal.aborted) return false;
       return this.onMethodError(method, error);
     }
-    await this.persist();
     if (isTaskEnded(instance.taskState)) {
       await this.finish(instance.taskState, null);
       return false;
     }
+    if (awaitWrite) await this.persist();
+    else void this.persist().catch(() => undefined);
     return true;
   }
 

@@ -113,7 +113,6 @@ export class HttpClient {
   async call(call: CallOptions): Promise<HttpAnswer> {
     const method = call.method ?? 'GET';
     const url = this.urlOf(call);
-    const idempotent = call.idempotent ?? (method === 'GET' || method === 'PUT' || method === 'DELETE');
     const described: CallDescription = {
       service: this.service,
       what: call.what,
@@ -121,32 +120,41 @@ export class HttpClient {
       tokenInput: this.options.tokenInput,
       path: url.pathname,
     };
-    let last = '';
     for (let attempt = 1; ; attempt += 1) {
-      let raw: RawAnswer;
-      try {
-        raw = await this.once(method, url, call);
-      } catch (error) {
-        if (call.signal?.aborted) throw call.signal.reason ?? error;
-        const reason = networkReason(error);
-        if (isTlsError(error)) throw tlsRefusal(described, reason);
-        if (!idempotent && !NOT_SENT.has(errorCode(error))) throw outcomeUnknown(described, reason);
-        last = reason;
-        if (attempt >= this.retry.attempts) throw unavailable(described, attempt, last);
-        await this.pause(attempt, undefined, `${reason}`, call, described);
-        continue;
-      }
-      if ((raw.status >= 200 && raw.status < 300) || call.accept?.includes(raw.status)) return answer(raw);
-      const detail = this.detail(raw, call);
-      if (raw.status === 429 || raw.status >= 500) {
-        last = statusText(raw.status);
-        if (raw.status !== 429 && !idempotent) throw outcomeUnknown(described, last);
-        if (attempt >= this.retry.attempts) throw unavailable(described, attempt, last);
-        await this.pause(attempt, raw.headers, last, call, described);
-        continue;
-      }
-      throw refusal(described, raw.status, detail);
+      const outcome = await this.attempt(method, url, call, described);
+      if ('answer' in outcome) return outcome.answer;
+      if (attempt >= this.retry.attempts) throw unavailable(described, attempt, outcome.retry);
+      await this.pause(attempt, outcome, method, call.signal, described);
     }
+  }
+
+  /** One attempt: the answer, or why it may be tried again; anything else throws. */
+  private async attempt(
+    method: string,
+    url: URL,
+    call: CallOptions,
+    described: CallDescription,
+  ): Promise<{ answer: HttpAnswer } | Retry> {
+    const idempotent = call.idempotent ?? (method === 'GET' || method === 'PUT' || method === 'DELETE');
+    let raw: RawAnswer;
+    try {
+      raw = await this.once(method, url, call);
+    } catch (error) {
+      if (call.signal?.aborted) throw call.signal.reason ?? error;
+      const reason = networkReason(error);
+      if (isTlsError(error)) throw tlsRefusal(described, reason);
+      if (!idempotent && !NOT_SENT.has(errorCode(error))) throw outcomeUnknown(described, reason);
+      return { retry: reason };
+    }
+    if ((raw.status >= 200 && raw.status < 300) || call.accept?.includes(raw.status)) {
+      return { answer: answer(raw) };
+    }
+    if (raw.status === 429 || raw.status >= 500) {
+      // A 429 is a refusal before any work; a 5xx may come after the work was done.
+      if (raw.status !== 429 && !idempotent) throw outcomeUnknown(described, statusText(raw.status));
+      return { retry: statusText(raw.status), headers: raw.headers };
+    }
+    throw refusal(described, raw.status, this.detail(raw, call));
   }
 
   /** GET a JSON document. */
@@ -176,22 +184,26 @@ export class HttpClient {
 
   private async pause(
     attempt: number,
-    headers: IncomingHttpHeaders | undefined,
-    reason: string,
-    call: CallOptions,
+    retry: Retry,
+    method: string,
+    signal: AbortSignal | undefined,
     described: CallDescription,
   ): Promise<void> {
-    const asked = headers ? serverDelayMs(headers) : undefined;
+    const asked = retry.headers ? serverDelayMs(retry.headers) : undefined;
     const backoff = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
     const delay =
       asked !== undefined
         ? Math.min(asked, this.retry.maxRetryAfterMs)
         : Math.round(backoff * (0.5 + Math.random() / 2));
     this.options.onRetry?.(
-      `${described.service} ${reason} to ${call.method ?? 'GET'} ${described.path}; ` +
+      `${method} ${described.path} to ${described.service}: ${retry.retry}; ` +
         `retrying in ${delay} ms (attempt ${attempt + 1} of ${this.retry.attempts})`,
     );
-    await sleep(delay, undefined, { signal: call.signal });
+    try {
+      await sleep(delay, undefined, { signal });
+    } catch (error) {
+      throw signal?.reason ?? error;
+    }
   }
 
   private once(method: string, url: URL, call: CallOptions): Promise<RawAnswer> {
@@ -216,6 +228,12 @@ export class HttpClient {
       maxBytes: call.maxBytes ?? DEFAULT_MAX_BYTES,
     });
   }
+}
+
+/** Why an attempt may be tried again, and the answer's headers (for Retry-After). */
+interface Retry {
+  retry: string;
+  headers?: IncomingHttpHeaders;
 }
 
 interface RawAnswer {

@@ -16,6 +16,7 @@ export interface TfeRunAttributes {
   message?: string | null;
   actions?: TfeRunActions;
   'has-changes'?: boolean;
+  'created-at'?: string;
 }
 
 /** The fields of a configuration version that O3 reads. */
@@ -150,7 +151,7 @@ export class TfeClient {
 
   /** GET workspaces/:id/runs, newest first, every page; `search[basic]` narrows it where TFE supports it. */
   async *listRuns(workspaceId: string, search: string, signal?: AbortSignal): AsyncGenerator<TfeRun> {
-    for (let page: number | null | undefined = 1; page; ) {
+    for (let page: number | null | undefined = 1; page;) {
       const document: Document<TfeRun[]> = await this.http.getJson<Document<TfeRun[]>>({
         path: `api/v2/workspaces/${encodeURIComponent(workspaceId)}/runs`,
         query: { 'page[size]': 100, 'page[number]': page, 'search[basic]': search },
@@ -165,7 +166,11 @@ export class TfeClient {
   }
 
   /** POST runs/:id/actions/apply|cancel|discard; a 409 means the run is not in a state for it. */
-  async action(id: string, action: 'apply' | 'cancel' | 'discard', comment: string): Promise<TfeActionAnswer> {
+  async action(
+    id: string,
+    action: 'apply' | 'cancel' | 'discard',
+    comment: string,
+  ): Promise<TfeActionAnswer> {
     const answer = await this.http.call({
       method: 'POST',
       path: `api/v2/runs/${encodeURIComponent(id)}/actions/${action}`,

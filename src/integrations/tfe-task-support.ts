@@ -69,7 +69,8 @@ export async function stopRun(tfe: TfeClient, runId: string, comment: string): P
     // The run moved on between the read and the action: read again and try what fits now.
     run = await tfe.run(runId);
     const second = stopActionFor(run.attributes.status, run.attributes.actions);
-    if (second === null) return `TFE run ${runId} had already ended ${run.attributes.status}: nothing to stop`;
+    if (second === null)
+      return `TFE run ${runId} had already ended ${run.attributes.status}: nothing to stop`;
     answer = await tfe.action(runId, second, comment);
     action = second;
     if (!answer.accepted) return `TFE refused to ${second} run ${runId} (${answer.reason})`;
@@ -78,7 +79,8 @@ export async function stopRun(tfe: TfeClient, runId: string, comment: string): P
   for (;;) {
     run = await tfe.run(runId);
     const status = run.attributes.status;
-    if (isRunFinal(status)) return `TFE run ${runId} ${action === 'discard' ? 'discarded' : 'canceled'}: it is ${status}`;
+    if (isRunFinal(status))
+      return `TFE run ${runId} ${action === 'discard' ? 'discarded' : 'canceled'}: it is ${status}`;
     if (Date.now() > deadline) return `${action} of TFE run ${runId} requested; it is still ${status}`;
     await sleep(250);
   }

@@ -4,7 +4,7 @@
  * 1. tasks.T.vars.input.V  2. workflow.vars.workflow.input.V  3. workflow.vars.global.input.V
  * 4. the template's workflow.input.global[K] (keyed by the attribute; may itself be an expression).
  */
-import { ExpressionError, O3Error, type ErrorDetail } from '../errors.js';
+import { ExpressionError, O3Error, clip, type ErrorDetail } from '../errors.js';
 import {
   cloneJson,
   evaluate,
@@ -88,7 +88,7 @@ export function unusedRequestVariables(template: CompiledTemplate, payload: Requ
       if (used.has(name)) continue;
       warnings.push({
         path: jsonPointer('tasks', task.refName, 'vars', 'input', name),
-        message: `variable '${name}' is not used by task ${task.refName} and is ignored`,
+        message: `variable '${clip(name)}' is not used by task ${task.refName} and is ignored`,
       });
     }
   }
@@ -97,7 +97,7 @@ export function unusedRequestVariables(template: CompiledTemplate, payload: Requ
       if (usedAnywhere.has(name)) continue;
       warnings.push({
         path: jsonPointer('workflow', 'vars', level, 'input', name),
-        message: `variable '${name}' is not used by any task of template ${template.refName} and is ignored`,
+        message: `variable '${clip(name)}' is not used by any task of template ${template.refName} and is ignored`,
       });
     }
   }

@@ -5,7 +5,7 @@
  * secrets masked) for validate-only answers and for the engine to store.
  */
 import { createHash } from 'node:crypto';
-import type { ErrorDetail } from '../errors.js';
+import { clip, type ErrorDetail } from '../errors.js';
 import { isSecretInput, type TaskClassLookup, type TaskClassMeta } from '../task/meta.js';
 import { describeInputType, describeJsonType, matchesInputType } from '../template/compile-template.js';
 import { MAX_VALUE_DEPTH, jsonDepth, references } from '../template/expressions.js';
@@ -169,14 +169,14 @@ function findTemplate(
   const version = typeof rawVersion === 'number' && Number.isInteger(rawVersion) ? rawVersion : undefined;
   const known = templates.versions(ref);
   if (known.length === 0) {
-    errors.push({ path: '/workflow/meta/template', message: `no template '${ref}' is registered` });
+    errors.push({ path: '/workflow/meta/template', message: `no template '${clip(ref)}' is registered` });
     return undefined;
   }
   const template = templates.get(ref, version);
   if (template === undefined) {
     errors.push({
       path: '/workflow/meta/template_schema_version',
-      message: `template '${ref}' has no schema_version ${String(rawVersion)} (registered: ${known.join(', ')})`,
+      message: `template '${clip(ref)}' has no schema_version ${String(rawVersion)} (registered: ${known.join(', ')})`,
     });
   }
   return template;
@@ -189,7 +189,7 @@ function checkTaskKeys(template: CompiledTemplate, payload: RequestPayload, erro
     const names = template.tasks.map((t) => t.refName).join(', ');
     errors.push({
       path: jsonPointer('tasks', ref),
-      message: `'${ref}' is not a task of template ${template.refName} (its tasks: ${names})`,
+      message: `'${clip(ref)}' is not a task of template ${template.refName} (its tasks: ${names})`,
     });
   }
 }
@@ -294,8 +294,4 @@ function checkSchedule(body: unknown, now: number, errors: ErrorDetail[], warnin
   } else if (at < now - MAX_SCHEDULE_LATENESS_MS) {
     errors.push({ path, message: `start '${clip(start)}' is more than 24 hours in the past` });
   }
-}
-
-function clip(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

@@ -88,7 +88,9 @@ export interface Store {
    * Saves every record of the change set in one transaction with compare-and-set on each, and
    * appends its log lines. Throws StaleWriteError (and writes nothing) when any version is stale.
    * A request save never changes `owner` or `leaseExpiresAt`: only the lease operations do, and they
-   * leave `version` alone, so renewing a lease never makes the owner's own next save stale.
+   * leave `version` alone, so renewing a lease never makes the owner's own next save stale. A
+   * revision's `reason`, `payload`, `template` and `warnings` are fixed when it is inserted; its
+   * later saves change only status, times and error.
    */
   commit(changes: ChangeSet, options?: CommitOptions): Promise<void>;
 

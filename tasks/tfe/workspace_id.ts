@@ -28,7 +28,11 @@ export default class WorkspaceId extends Task<WorkspaceIdState> {
 
   async run(): Promise<void> {
     const { organization_name: organization, workspace_name: name } = this.state;
-    const workspace = await createTfeClient(this.state, this).workspaceByName(organization, name, this.signal);
+    const workspace = await createTfeClient(this.state, this).workspaceByName(
+      organization,
+      name,
+      this.signal,
+    );
     this.createOrUpdateStateAttr('workspace_id', workspace.id, { public: true });
     this.flog.log(`workspace '${name}' of organization '${organization}' is ${workspace.id}`);
     this.taskState = 'successful';

@@ -43,6 +43,8 @@ interface WorkspaceRunState extends TfeConnectionState {
 }
 
 const ENDED = new Set<TaskState>(['successful', 'failed', 'exception', 'canceled', 'timeout', 'skipped']);
+/** TFE and O3 clocks may differ; the look-up reaches this far before the intent. */
+const CLOCK_SKEW_MS = 60 * 60 * 1000;
 /** How long the task waits for TFE to process an upload before it gives up. */
 const CONFIG_WAIT_MS = 10 * 60 * 1000;
 
@@ -186,7 +188,10 @@ export default class WorkspaceRun extends Task<WorkspaceRunState> {
     return true;
   }
 
-  private async lookUp(intent: LaunchIntent, phase: 'run' | 'ping'): Promise<'adopted' | 'absent' | 'unknown'> {
+  private async lookUp(
+    intent: LaunchIntent,
+    phase: 'run' | 'ping',
+  ): Promise<'adopted' | 'absent' | 'unknown'> {
     const wait = graceLeftMs(intent, this.now());
     if (wait > 0 && phase === 'ping') {
       this.pingAgainIn(wait);
@@ -215,8 +220,11 @@ export default class WorkspaceRun extends Task<WorkspaceRunState> {
   }
 
   private async findRun(intent: LaunchIntent, signal: AbortSignal | undefined): Promise<TfeRun | undefined> {
+    // Newest first: once the runs are older than the intent (give or take clock skew), it is not there.
+    const oldest = intent.at - CLOCK_SKEW_MS;
     for await (const run of this.tfe().listRuns(this.state.workspace_id, intent.id, signal)) {
       if (run.attributes.message?.includes(intent.id)) return run;
+      if (Date.parse(run.attributes['created-at'] ?? '') < oldest) break;
     }
     return undefined;
   }

@@ -109,7 +109,9 @@ export default class WorkspaceRunApply extends Task<ApplyState> {
       const status = (await this.tfe().run(id, this.signal)).attributes.status;
       this.state.run_status = status;
       if (!APPLY_ACCEPTED.has(status) && status !== 'planned_and_finished') {
-        throw TaskFailure.nonRetryable(`TFE refused to apply run ${id} in status ${status} (${answer.reason})`);
+        throw TaskFailure.nonRetryable(
+          `TFE refused to apply run ${id} in status ${status} (${answer.reason})`,
+        );
       }
       this.flog.log(`run ${id} is ${status}: its apply was already asked for`);
     } else {

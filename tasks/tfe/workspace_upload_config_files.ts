@@ -30,9 +30,17 @@ export default class WorkspaceUploadConfigFiles extends Task<UploadState> {
     description: 'Fetches a configuration tarball, checks its sha256 against file_hash, uploads it to TFE.',
     inputs: {
       ...TFE_CONNECTION_INPUTS,
-      config_url: { type: 'string' as const, required: true, description: 'The upload URL of the configuration version.' },
+      config_url: {
+        type: 'string' as const,
+        required: true,
+        description: 'The upload URL of the configuration version.',
+      },
       file_url: { type: 'string' as const, required: true, description: 'Where to fetch the .tar.gz from.' },
-      file_hash: { type: 'string' as const, required: true, description: "Its hash: 'sha256:<64 hex digits>'." },
+      file_hash: {
+        type: 'string' as const,
+        required: true,
+        description: "Its hash: 'sha256:<64 hex digits>'.",
+      },
     },
     outputs: {},
   };

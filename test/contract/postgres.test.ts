@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { O3Error, StaleWriteError, StoreUnavailableError } from '../../src/errors.js';
@@ -9,11 +10,11 @@ import type { Store } from '../../src/store/store.js';
 import { T0, bump, makeLog, makeSubmission } from './fixtures.js';
 import { describeStoreContract } from './store-contract.js';
 
-const URL = process.env.O3_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const PG_URL = process.env.O3_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** Every schema this file creates, dropped at the end. */
 const schemas: string[] = [];
-const admin = new pg.Client({ connectionString: URL });
+const admin = new pg.Client({ connectionString: PG_URL });
 beforeAll(() => admin.connect());
 afterAll(async () => {
   for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
@@ -29,7 +30,7 @@ function freshSchema(): string {
 
 /** Opens and initialises a store on `schema`, optionally under its own application_name. */
 async function open(schema: string, applicationName?: string): Promise<Store> {
-  const url = applicationName === undefined ? URL : `${URL}?application_name=${applicationName}`;
+  const url = applicationName === undefined ? PG_URL : `${PG_URL}?application_name=${applicationName}`;
   const store = createPostgresStore(url, { schema });
   await store.init();
   return store;
@@ -100,7 +101,7 @@ describe('postgres store: schema and migrations', () => {
     for (const schema of ['a"b', 'x; DROP TABLE y', '', '1abc']) {
       const error: unknown = (() => {
         try {
-          return createPostgresStore(URL, { schema });
+          return createPostgresStore(PG_URL, { schema });
         } catch (e) {
           return e;
         }
@@ -112,7 +113,7 @@ describe('postgres store: schema and migrations', () => {
 
   it('createStore opens a postgres:// URL in the schema named by ?schema=', async () => {
     const schema = freshSchema();
-    const store = await createStore(`${URL}?schema=${schema}`);
+    const store = await createStore(`${PG_URL}?schema=${schema}`);
     expect(store.kind).toBe('postgres');
     const s = makeSubmission();
     await store.createRequest(s.request, s.revision, s.taskRuns, s.logs);
@@ -151,6 +152,45 @@ describe('postgres store: batches', () => {
   });
 });
 
+/** A loopback TCP proxy that can be stopped and started again on its port, to play an outage. */
+async function startProxy(
+  host: string,
+  port: number,
+): Promise<{ port: number; stop(): Promise<void>; start(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  let listening = 0;
+  const start = () =>
+    new Promise<void>((resolve, reject) => {
+      server = createServer((client) => {
+        const upstream = connect(port, host);
+        const end = () => {
+          for (const s of [client, upstream]) {
+            s.destroy();
+            sockets.delete(s);
+          }
+        };
+        for (const s of [client, upstream]) {
+          sockets.add(s);
+          s.on('error', end).on('close', end);
+        }
+        client.pipe(upstream).pipe(client);
+      });
+      server.once('error', reject);
+      server.listen(listening, '127.0.0.1', () => {
+        listening = (server!.address() as AddressInfo).port;
+        resolve();
+      });
+    });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server!.close(() => resolve());
+    });
+  await start();
+  return { port: listening, stop, start };
+}
+
 describe('postgres store: connection loss', () => {
   /** Terminates every backend of an application_name; returns how many there were. */
   async function terminate(applicationName: string, state?: string): Promise<number> {
@@ -167,6 +207,27 @@ describe('postgres store: connection loss', () => {
     const store = createPostgresStore('postgres://postgres@127.0.0.1:1/test');
     await expect(store.init()).rejects.toBeInstanceOf(StoreUnavailableError);
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('fails fast with StoreUnavailableError while PostgreSQL is away, and recovers when it is back', async () => {
+    const target = new URL(PG_URL);
+    const proxy = await startProxy(target.hostname, Number(target.port || 5432));
+    target.host = `127.0.0.1:${proxy.port}`;
+    const store = createPostgresStore(target.toString(), { schema: freshSchema() });
+    await store.init();
+    const s = makeSubmission();
+    await store.createRequest(s.request, s.revision, s.taskRuns, s.logs);
+    await proxy.stop();
+    const started = Date.now();
+    await expect(store.getRequest(s.request.uuid)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(store.commit({ logs: [makeLog(s.request, 'x')] })).rejects.toBeInstanceOf(
+      StoreUnavailableError,
+    );
+    expect(Date.now() - started).toBeLessThan(5000);
+    await proxy.start();
+    expect(await store.getRequest(s.request.uuid)).toEqual(s.request);
+    await store.close();
+    await proxy.stop();
   });
 
   it('recovers by itself after its idle connections are terminated', async () => {
@@ -197,7 +258,7 @@ describe('postgres store: connection loss', () => {
     const s = makeSubmission({ owner: 'node-a', leaseExpiresAt: T0 + 1000 }, 1);
     await store.createRequest(s.request, s.revision, s.taskRuns, s.logs);
     // Another session holds the request's row, so the fenced commit waits on it, mid-statement.
-    const blocker = new pg.Client({ connectionString: URL });
+    const blocker = new pg.Client({ connectionString: PG_URL });
     await blocker.connect();
     await blocker.query('BEGIN');
     await blocker.query(`SELECT 1 FROM "${schema}".requests WHERE uuid = $1 FOR UPDATE`, [s.request.uuid]);

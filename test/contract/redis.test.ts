@@ -17,7 +17,7 @@ const PORT = Number(process.env.O3_TEST_REDIS_PORT ?? 6379);
 const root = `o3test:${randomUUID().slice(0, 8)}:`;
 const user = `o3test-${randomUUID().slice(0, 8)}`;
 const password = randomUUID();
-const URL = `redis://${user}:${password}@${HOST}:${PORT}`;
+const REDIS_URL = `redis://${user}:${password}@${HOST}:${PORT}`;
 const admin = new Redis({ host: HOST, port: PORT, lazyConnect: true });
 
 beforeAll(async () => {
@@ -56,7 +56,7 @@ function freshPrefix(): string {
 }
 
 /** Opens and initialises a store under `prefix`. */
-async function open(prefix: string, url = URL): Promise<Store> {
+async function open(prefix: string, url = REDIS_URL): Promise<Store> {
   const store = createRedisStore(url, { prefix });
   await store.init();
   return store;
@@ -77,7 +77,7 @@ describeStoreContract(
 
 describe('redis store: keys', () => {
   it('the test user really is limited to the prefix, inside scripts too', async () => {
-    const limited = new Redis(URL);
+    const limited = new Redis(REDIS_URL);
     await expect(limited.set('o3-outside-the-prefix', 'x')).rejects.toThrow(/NOPERM/);
     await expect(limited.eval("return redis.call('SET', 'o3-outside-the-prefix', 'x')", 0)).rejects.toThrow(
       /can't access/,
@@ -107,7 +107,7 @@ describe('redis store: keys', () => {
 
   it('createStore opens a redis:// URL under the prefix named by ?prefix=', async () => {
     const prefix = freshPrefix();
-    const store = await createStore(`${URL}?prefix=${encodeURIComponent(prefix)}`);
+    const store = await createStore(`${REDIS_URL}?prefix=${encodeURIComponent(prefix)}`);
     expect(store.kind).toBe('redis');
     const s = makeSubmission();
     await store.createRequest(s.request, s.revision, s.taskRuns, s.logs);

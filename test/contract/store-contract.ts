@@ -138,6 +138,19 @@ export function describeStoreContract(
         expect(await store.getTaskRuns(first.request.uuid, 1)).toEqual(first.taskRuns);
       });
 
+      it('refuses a create whose uuid exists under another ref with StaleWriteError, writing nothing', async () => {
+        const first = makeSubmission({}, 1);
+        await create(first);
+        const clash = makeSubmission({ uuid: first.request.uuid, ref: 'another-ref' }, 1);
+        await expect(
+          store.createRequest(clash.request, clash.revision, clash.taskRuns, clash.logs),
+        ).rejects.toBeInstanceOf(StaleWriteError);
+        expect(await store.getRequestByRef('another-ref')).toBeUndefined();
+        expect(await store.getRequest(first.request.uuid)).toEqual(first.request);
+        expect(await store.getTaskRuns(first.request.uuid, 1)).toEqual(first.taskRuns);
+        expect(await store.readLogs(first.request.uuid)).toHaveLength(1);
+      });
+
       it('concurrent creates with the same ref create exactly one request', async () => {
         const stores = await nodes(4);
         const submissions = Array.from({ length: 12 }, () => makeSubmission({ ref: 'raced-ref' }));
@@ -192,6 +205,22 @@ export function describeStoreContract(
           status: 'running',
           version: 2,
         });
+      });
+
+      it('a save never changes identity fields (ref, createdAt)', async () => {
+        const s = makeSubmission({}, 1);
+        await create(s);
+        await store.commit({
+          requests: [bump(s.request, { ref: 'renamed', createdAt: T0 + 5, status: 'running' })],
+          revisions: [bump(s.revision, { createdAt: T0 + 5, status: 'running' })],
+          taskRuns: [bump(s.taskRuns[0]!, { createdAt: T0 + 5, state: 'running' })],
+        });
+        expect(await store.getRequest(s.request.uuid)).toEqual(bump(s.request, { status: 'running' }));
+        expect(await store.getRequestByRef('renamed')).toBeUndefined();
+        expect(await store.getRevisions(s.request.uuid)).toEqual([bump(s.revision, { status: 'running' })]);
+        expect(await store.getTaskRuns(s.request.uuid, 1)).toEqual([
+          bump(s.taskRuns[0]!, { state: 'running' }),
+        ]);
       });
 
       it('refuses a stale version with StaleWriteError and writes nothing of the change set', async () => {
@@ -710,6 +739,65 @@ export function describeStoreContract(
         await store.claimDueSchedules('node-a', T0 + 300, 15_000, 10);
         expect(await store.nextScheduledAt()).toBe(T0 + 500);
         await store.claimDueSchedules('node-a', T0 + 500, 15_000, 10);
+        expect(await store.nextScheduledAt()).toBeNull();
+      });
+    });
+
+    describe('lists, claims and schedules follow every save', () => {
+      /** The uuids a filter lists. */
+      async function listed(filter: Parameters<Store['listRequests']>[0]): Promise<string[]> {
+        return (await store.listRequests(filter, { limit: 100 })).items.map((r) => r.uuid);
+      }
+
+      it('a status change by commit moves the request between status filters and in and out of claims', async () => {
+        const s = requestWithStatus('pending');
+        await create(s);
+        const ended = bump(s.request, { status: 'successful', endedAt: T0 + 1 });
+        await store.commit({ requests: [ended] });
+        expect(await listed({ status: 'pending' })).toEqual([]);
+        expect((await store.listRequests({ status: 'successful' }, { limit: 10 })).items).toEqual([ended]);
+        expect(await store.claimRequests('node-a', T0, 15_000, 10)).toEqual([]);
+        await store.commit({ requests: [bump(ended, { status: 'pending', endedAt: null })] });
+        expect(await listed({ status: 'successful' })).toEqual([]);
+        expect(await listed({ status: 'pending' })).toEqual([s.request.uuid]);
+        expect((await store.claimRequests('node-a', T0, 15_000, 10)).map((r) => r.uuid)).toEqual([
+          s.request.uuid,
+        ]);
+      });
+
+      it('a save that changes template or trace id moves the request between those filters', async () => {
+        const s = requestWithStatus('pending', { templateRef: 'old-template', traceId: 'old-trace' });
+        await create(s);
+        await store.commit({
+          requests: [bump(s.request, { templateRef: 'new-template', traceId: 'new-trace' })],
+        });
+        expect(await listed({ template: 'old-template' })).toEqual([]);
+        expect(await listed({ traceId: 'old-trace' })).toEqual([]);
+        expect(await listed({ template: 'new-template', traceId: 'new-trace' })).toEqual([s.request.uuid]);
+      });
+
+      it('a fired schedule is listed as pending, no longer as scheduled', async () => {
+        await create(requestWithStatus('scheduled', { scheduledAt: T0 }));
+        const [fired] = await store.claimDueSchedules('node-a', T0, 15_000, 10);
+        expect(await listed({ status: 'scheduled' })).toEqual([]);
+        expect((await store.listRequests({ status: 'pending' }, { limit: 10 })).items).toEqual([fired]);
+      });
+
+      it('a schedule moved or canceled by a save fires at its new time, or never', async () => {
+        const moved = requestWithStatus('scheduled', { scheduledAt: T0 + 100 });
+        const canceled = requestWithStatus('scheduled', { scheduledAt: T0 + 200 });
+        await create(moved);
+        await create(canceled);
+        await store.commit({
+          requests: [
+            bump(moved.request, { scheduledAt: T0 + 500 }),
+            bump(canceled.request, { status: 'canceled', endedAt: T0 }),
+          ],
+        });
+        expect(await store.nextScheduledAt()).toBe(T0 + 500);
+        expect(await store.claimDueSchedules('node-a', T0 + 499, 15_000, 10)).toEqual([]);
+        const fired = await store.claimDueSchedules('node-a', T0 + 500, 15_000, 10);
+        expect(fired.map((r) => r.uuid)).toEqual([moved.request.uuid]);
         expect(await store.nextScheduledAt()).toBeNull();
       });
     });

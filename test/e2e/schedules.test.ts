@@ -53,13 +53,17 @@ describe('schedules across a restart', () => {
     const missedDetail = await ended(missed.body.uuid);
     expect(Date.now() - t0).toBeLessThan(7000);
     const laterDetail = await ended(later.body.uuid);
-    const laterStart = Math.min(...laterDetail.tasks.map((t: { started_at: string }) => Date.parse(t.started_at)));
+    const laterStart = Math.min(
+      ...laterDetail.tasks.map((t: { started_at: string }) => Date.parse(t.started_at)),
+    );
     expect(laterStart).toBeGreaterThanOrEqual(t0 + 7000);
     for (const detail of [missedDetail, laterDetail]) {
       const logs = (await call(second, 'GET', `/api/v1/workflow/${detail.uuid}/logs?limit=1000`)).body.lines;
       const starts = logs.filter((l: { message: string }) => l.message.startsWith('schedule due'));
       expect(starts).toHaveLength(1);
-      expect(logs.filter((l: { message: string }) => l.message.startsWith('runtime_delay is'))).toHaveLength(3);
+      expect(logs.filter((l: { message: string }) => l.message.startsWith('runtime_delay is'))).toHaveLength(
+        3,
+      );
     }
   }, 40_000);
 
@@ -69,6 +73,8 @@ describe('schedules across a restart', () => {
     payload.workflow.schedule.start = '2026-13-45 25:00';
     const answer = await call(o3, 'POST', '/api/v1/workflow/submit', payload);
     expect(answer.status).toBe(422);
-    expect(answer.body.error.details.map((d: { path: string }) => d.path)).toContain('/workflow/schedule/start');
+    expect(answer.body.error.details.map((d: { path: string }) => d.path)).toContain(
+      '/workflow/schedule/start',
+    );
   });
 });

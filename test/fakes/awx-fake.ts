@@ -84,7 +84,8 @@ export class AwxFake {
   launchesPerTaskRun(): Map<string, number> {
     const counts = new Map<string, number>();
     for (const job of this.jobs) {
-      const uuid = String(job.extraVars.o3_task_run_uuid ?? '(none)');
+      const marker = job.extraVars.o3_task_run_uuid;
+      const uuid = typeof marker === 'string' ? marker : '(none)';
       counts.set(uuid, (counts.get(uuid) ?? 0) + 1);
     }
     return counts;
@@ -145,7 +146,9 @@ export class AwxFake {
         `PLAY RECAP ****`,
         `web-01 : ok=1 changed=0 unreachable=0 failed=${job.outcome === 'failed' ? 1 : 0}`,
       ].join('\n');
-      return ctx.query.get('format') === 'txt' ? { status: 200, text } : { status: 200, json: { content: text } };
+      return ctx.query.get('format') === 'txt'
+        ? { status: 200, text }
+        : { status: 200, json: { content: text } };
     });
   }
 
@@ -155,7 +158,9 @@ export class AwxFake {
     if (!this.canWrite(ctx)) return forbidden();
     const payload = ctx.json();
     let extraVars: Record<string, unknown> =
-      typeof payload.extra_vars === 'string' ? JSON.parse(payload.extra_vars || '{}') : (payload.extra_vars ?? {});
+      typeof payload.extra_vars === 'string'
+        ? JSON.parse(payload.extra_vars || '{}')
+        : (payload.extra_vars ?? {});
     const ignored: Record<string, unknown> = {};
     if (template.askVariables === false && Object.keys(extraVars).length > 0) {
       ignored.extra_vars = extraVars;
@@ -163,7 +168,10 @@ export class AwxFake {
     }
     const missing = (template.required ?? []).filter((name) => !(name in extraVars));
     if (missing.length > 0) {
-      return { status: 400, json: { variables_needed_to_start: missing.map((name) => `'${name}' value missing`) } };
+      return {
+        status: 400,
+        json: { variables_needed_to_start: missing.map((name) => `'${name}' value missing`) },
+      };
     }
     const job = this.create(template.id, extraVars, 'manual');
     return { status: 201, json: { ...this.present(job), job: job.id, ignored_fields: ignored } };
@@ -220,7 +228,11 @@ export class AwxFake {
     };
   }
 
-  private create(templateId: number, extraVars: Record<string, unknown>, launchType: FakeJob['launchType']): FakeJob {
+  private create(
+    templateId: number,
+    extraVars: Record<string, unknown>,
+    launchType: FakeJob['launchType'],
+  ): FakeJob {
     const runMs = this.options.runMs;
     const job: FakeJob = {
       id: this.nextId++,

@@ -84,7 +84,13 @@ export class FakeHttp extends EventEmitter {
   }
 
   /** Adds a route; `:name` segments become params. */
-  route(name: string, method: string, path: string, handler: Handler, options: { auth?: boolean } = {}): void {
+  route(
+    name: string,
+    method: string,
+    path: string,
+    handler: Handler,
+    options: { auth?: boolean } = {},
+  ): void {
     const keys: string[] = [];
     const source = path.replace(/:([a-z_]+)/g, (_, key: string) => {
       keys.push(key);
@@ -121,7 +127,9 @@ export class FakeHttp extends EventEmitter {
   /** Starts listening on 127.0.0.1 on a free port. */
   async listen(tls?: FakeTls): Promise<string> {
     const handle = (req: IncomingMessage, res: ServerResponse): void => void this.handle(req, res);
-    this.server = tls ? https.createServer({ key: tls.key, cert: tls.cert }, handle) : http.createServer(handle);
+    this.server = tls
+      ? https.createServer({ key: tls.key, cert: tls.cert }, handle)
+      : http.createServer(handle);
     this.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));

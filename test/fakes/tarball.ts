@@ -27,7 +27,13 @@ function header(name: string, size: number): Buffer {
   block.write('0000000\0', 108, 'ascii');
   block.write('0000000\0', 116, 'ascii');
   block.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
-  block.write(`${Math.floor(Date.now() / 1000).toString(8).padStart(11, '0')}\0`, 136, 'ascii');
+  block.write(
+    `${Math.floor(Date.now() / 1000)
+      .toString(8)
+      .padStart(11, '0')}\0`,
+    136,
+    'ascii',
+  );
   block.write('        ', 148, 'ascii');
   block.write('0', 156, 'ascii');
   block.write('ustar\0', 257, 'ascii');

@@ -156,7 +156,9 @@ export class TfeFake {
       const ws = this.workspaces.find((w) => w.organization === ctx.params.org && w.name === ctx.params.name);
       return ws ? ok({ data: this.presentWorkspace(ws) }) : errors(404, 'not found');
     });
-    h.route('create_cv', 'POST', '/api/v2/workspaces/:id/configuration-versions', (ctx) => this.createCv(ctx));
+    h.route('create_cv', 'POST', '/api/v2/workspaces/:id/configuration-versions', (ctx) =>
+      this.createCv(ctx),
+    );
     h.route('cv', 'GET', '/api/v2/configuration-versions/:id', (ctx) => {
       const cv = this.configVersions.find((c) => c.id === ctx.params.id);
       return cv ? ok({ data: this.presentCv(cv) }) : errors(404, 'not found');
@@ -175,7 +177,9 @@ export class TfeFake {
       '/files/:name',
       (ctx) => {
         const data = this.files.get(ctx.params.name ?? '');
-        return data ? { status: 200, body: data, headers: { 'content-type': 'application/gzip' } } : { status: 404 };
+        return data
+          ? { status: 200, body: data, headers: { 'content-type': 'application/gzip' } }
+          : { status: 404 };
       },
       { auth: false },
     );
@@ -214,7 +218,8 @@ export class TfeFake {
   }
 
   private cvStatus(cv: FakeConfigVersion, now = Date.now()): string {
-    if (cv.uploadedAt === null || now - cv.uploadedAt < (this.options.uploadProcessingMs ?? 0)) return 'pending';
+    if (cv.uploadedAt === null || now - cv.uploadedAt < (this.options.uploadProcessingMs ?? 0))
+      return 'pending';
     return cv.error ? 'errored' : 'uploaded';
   }
 
@@ -228,7 +233,11 @@ export class TfeFake {
     if (!cv) return errors(404, 'not found');
     // Strict on purpose: the run task must wait until the upload was processed.
     if (this.cvStatus(cv) !== 'uploaded') {
-      return errors(422, 'invalid attribute', 'Configuration version has not been uploaded and processed yet');
+      return errors(
+        422,
+        'invalid attribute',
+        'Configuration version has not been uploaded and processed yet',
+      );
     }
     const run = this.newRun(cv, String(data.attributes?.message ?? ''));
     return { status: 201, json: { data: this.presentRun(run) }, headers: JSON_API };
@@ -255,7 +264,9 @@ export class TfeFake {
     if (!ws) return errors(404, 'not found');
     const search = ctx.query.get('search[basic]') ?? '';
     const all = this.runs
-      .filter((r) => r.workspaceId === ws.id && (!search || r.id.includes(search) || r.message.includes(search)))
+      .filter(
+        (r) => r.workspaceId === ws.id && (!search || r.id.includes(search) || r.message.includes(search)),
+      )
       .reverse();
     const size = Math.min(100, Number(ctx.query.get('page[size]') ?? 20));
     const page = Number(ctx.query.get('page[number]') ?? 1);
@@ -349,5 +360,9 @@ function ok(json: unknown): Reply {
 }
 
 function errors(status: number, title: string, detail?: string): Reply {
-  return { status, json: { errors: [{ status: String(status), title, ...(detail ? { detail } : {}) }] }, headers: JSON_API };
+  return {
+    status,
+    json: { errors: [{ status: String(status), title, ...(detail ? { detail } : {}) }] },
+    headers: JSON_API,
+  };
 }

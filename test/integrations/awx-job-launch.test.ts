@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AwxFake } from '../fakes/awx-fake.js';
 import { startTestServer, waitForEnd, type TestServer } from '../helpers/test-server.js';
@@ -24,7 +25,10 @@ describe("awx_job_launch running the article's awx_job_template_run against a fa
     awx = await AwxFake.start({
       tokens: [TOKEN],
       readOnlyTokens: [READ_ONLY],
-      templates: [{ id: 42, name: 'patch web tier' }, { id: 7, name: 'with survey', required: ['target_hosts', 'patch_window'] }],
+      templates: [
+        { id: 42, name: 'patch web tier' },
+        { id: 7, name: 'with survey', required: ['target_hosts', 'patch_window'] },
+      ],
       runMs: 300,
     });
   });
@@ -49,7 +53,9 @@ describe("awx_job_launch running the article's awx_job_template_run against a fa
     expect(jobs[0]!.extraVars).toMatchObject({ target_hosts: 'web', reboot: false });
     expect(task.outputs).toMatchObject({ awx_jobid: jobs[0]!.id, job_status: 'successful' });
     const messages = (await logsOf(server, detail.uuid, TASK)).map((line) => line.message);
-    expect(messages.some((m) => m.startsWith(`AWX job ${jobs[0]!.id} stdout:`) && m.includes('PLAY RECAP'))).toBe(true);
+    expect(
+      messages.some((m) => m.startsWith(`AWX job ${jobs[0]!.id} stdout:`) && m.includes('PLAY RECAP')),
+    ).toBe(true);
     const launch = awx.http.seen('launch').at(-1)!;
     expect(launch.headers.authorization).toBe(`Bearer ${TOKEN}`);
   });
@@ -68,32 +74,44 @@ describe("awx_job_launch running the article's awx_job_template_run against a fa
     }
   });
 
-  it.each([
+  it.each<[string, { token?: string; templateId?: number }, string]>([
     ['a wrong token', { token: 'not-a-valid-token-123' }, 'AWX refused the token (401 Unauthorized)'],
-    ['a read-only token', { token: READ_ONLY }, 'AWX denied permission to launch job template 42 (403 Forbidden)'],
+    [
+      'a read-only token',
+      { token: READ_ONLY },
+      'AWX denied permission to launch job template 42 (403 Forbidden)',
+    ],
     ['an unknown job template', { templateId: 999 }, 'AWX has no job template 999 (404 Not Found)'],
     [
       'a survey variable missing',
       { templateId: 7 },
       "AWX rejected the request to launch job template 7 (400 Bad Request): variables_needed_to_start: 'patch_window' value missing",
     ],
-  ])('fails the task with a sentence naming the cause for %s, launching nothing', async (_, change, sentence) => {
-    const before = awx.jobs.length;
-    const payload = awxPayload(awx.url, change.token ?? TOKEN, { templateId: change.templateId });
-    if (change.templateId === 7) payload.tasks[TASK].vars.input.extra_vars = { target_hosts: 'web' };
-    const detail = await submitAndWait(server, payload);
-    expect(detail.status).toBe('failed');
-    expect(taskOf(detail, TASK).error).toContain(sentence);
-    expect(detail.error).toContain(sentence);
-    expect(awx.jobs.length).toBe(before);
-  });
+  ])(
+    'fails the task with a sentence naming the cause for %s, launching nothing',
+    async (_, change, sentence) => {
+      const before = awx.jobs.length;
+      const payload = awxPayload(awx.url, change.token ?? TOKEN, { templateId: change.templateId });
+      if (change.templateId === 7) payload.tasks[TASK].vars.input.extra_vars = { target_hosts: 'web' };
+      const detail = await submitAndWait(server, payload);
+      expect(detail.status).toBe('failed');
+      expect(taskOf(detail, TASK).error).toContain(sentence);
+      expect(detail.error).toContain(sentence);
+      expect(awx.jobs.length).toBe(before);
+    },
+  );
 
   it('retries job polls answered with 503 and succeeds', async () => {
     awx.inject('job', { kind: 'status', status: 503, times: 2 });
     const detail = await submitAndWait(server, awxPayload(awx.url, TOKEN));
     expect(detail.status).toBe('successful');
     const messages = (await logsOf(server, detail.uuid, TASK)).map((line) => line.message);
-    expect(messages.filter((m) => m.includes('503 Service Unavailable to GET'))).toHaveLength(2);
+    expect(
+      messages.filter(
+        (m) =>
+          m.startsWith('GET /api/v2/jobs/') && m.includes('to AWX: 503 Service Unavailable; retrying in'),
+      ),
+    ).toHaveLength(2);
   });
 
   it('repeats a launch answered with 429 after the Retry-After wait, launching one job', async () => {
@@ -116,7 +134,9 @@ describe("awx_job_launch running the article's awx_job_template_run against a fa
     expect(detail.status).toBe('successful');
     const uuid = taskOf(detail, TASK).uuid;
     expect(awx.launchesPerTaskRun().get(uuid)).toBe(1);
-    const [failed, lookUp, again] = awx.http.requests.filter((r) => r.route === 'launch' || r.route === 'jobs');
+    const [failed, lookUp, again] = awx.http.requests.filter(
+      (r) => r.route === 'launch' || r.route === 'jobs',
+    );
     expect([failed?.route, lookUp?.route, again?.route]).toEqual(['launch', 'jobs', 'launch']);
   });
 
@@ -131,7 +151,9 @@ describe("awx_job_launch running the article's awx_job_template_run against a fa
     const messages = (await logsOf(server, detail.uuid, TASK)).map((line) => line.message);
     expect(messages.some((m) => m.startsWith(`found AWX job ${job.id} with launch id`))).toBe(true);
     // AWX forbids filtering on extra_vars: the look-up must not try.
-    expect(awx.http.seen('jobs').every((r) => ![...r.query.keys()].some((k) => k.startsWith('extra_vars')))).toBe(true);
+    expect(
+      awx.http.seen('jobs').every((r) => ![...r.query.keys()].some((k) => k.startsWith('extra_vars'))),
+    ).toBe(true);
   });
 
   it('keeps retrying the look-up while AWX cannot list jobs, and never launches blind', async () => {
@@ -181,7 +203,13 @@ describe("awx_job_launch running the article's awx_job_template_run against a fa
         JSON.stringify(await logsOf(server, ok.uuid)),
         JSON.stringify(await logsOf(server, refused.uuid)),
         (await server.app.inject({ method: 'GET', url: '/api/v1/workflow' })).body,
-        (await server.app.inject({ method: 'POST', url: '/api/v1/workflow/validate', payload: awxPayload(awx.url, canary) })).body,
+        (
+          await server.app.inject({
+            method: 'POST',
+            url: '/api/v1/workflow/validate',
+            payload: awxPayload(awx.url, canary),
+          })
+        ).body,
       ];
       for (const text of texts) expect(text).not.toContain(canary);
       expect(good.http.seen('launch')[0]!.headers.authorization).toBe(`Bearer ${canary}`);
@@ -194,7 +222,11 @@ describe("awx_job_launch running the article's awx_job_template_run against a fa
 describe('awx_job_launch on a rerun after failure', () => {
   it('relaunches the failed job with POST relaunch, finding the relaunch again when its answer is lost', async () => {
     let launches = 0;
-    const awx = await AwxFake.start({ tokens: [TOKEN], runMs: 100, outcome: () => (++launches === 1 ? 'failed' : 'successful') });
+    const awx = await AwxFake.start({
+      tokens: [TOKEN],
+      runMs: 100,
+      outcome: () => (++launches === 1 ? 'failed' : 'successful'),
+    });
     const dir = templateVariant('awx_job_template_run.json', (t) => {
       t.ref_name = 'awx_job_template_run_retried';
       t.tasks[0].retry = { max_attempts: 2, delay_seconds: 0 };
@@ -217,6 +249,7 @@ describe('awx_job_launch on a rerun after failure', () => {
     } finally {
       await server.close();
       await awx.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -35,14 +35,14 @@ export function tfePayload(tfeUrl: string, token: string, fileUrl: string, fileH
 }
 
 /** Submits a payload and returns the request's UUID. */
-export async function submit(server: TestServer, payload: unknown): Promise<string> {
+export async function submit(server: TestServer, payload: object): Promise<string> {
   const response = await server.app.inject({ method: 'POST', url: '/api/v1/workflow/submit/', payload });
   expect(response.statusCode, response.body).toBe(201);
   return response.json().uuid;
 }
 
 /** Submits and waits for the request to end. */
-export async function submitAndWait(server: TestServer, payload: unknown, timeoutMs = 20_000) {
+export async function submitAndWait(server: TestServer, payload: object, timeoutMs = 20_000) {
   return waitForEnd(server, await submit(server, payload), timeoutMs);
 }
 
@@ -59,11 +59,17 @@ export function taskOf(detail: any, ref: string) {
 /** The log lines of a request (or one of its tasks). */
 export async function logsOf(server: TestServer, uuid: string, task?: string): Promise<any[]> {
   const query = task ? `?task=${task}&limit=1000` : '?limit=1000';
-  return (await server.app.inject({ method: 'GET', url: `/api/v1/workflow/${uuid}/logs${query}` })).json().lines;
+  return (await server.app.inject({ method: 'GET', url: `/api/v1/workflow/${uuid}/logs${query}` })).json()
+    .lines;
 }
 
 /** Waits until a task of the request satisfies `check`, and returns it. */
-export async function waitForTask(server: TestServer, uuid: string, ref: string, check: (task: any) => boolean) {
+export async function waitForTask(
+  server: TestServer,
+  uuid: string,
+  ref: string,
+  check: (task: any) => boolean,
+) {
   return waitFor(
     async () => {
       const task = taskOf(await detailOf(server, uuid), ref);

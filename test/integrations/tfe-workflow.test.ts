@@ -1,14 +1,26 @@
+import { rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TfeClient } from '../../src/integrations/tfe-client.js';
 import { stopRun } from '../../src/integrations/tfe-task-support.js';
 import { fileHashOf, tarGz } from '../fakes/tarball.js';
 import { TfeFake } from '../fakes/tfe-fake.js';
 import { startTestServer, waitFor, waitForEnd, type TestServer } from '../helpers/test-server.js';
-import { logsOf, submit, submitAndWait, taskOf, tfePayload, waitForTask } from './support.js';
+import {
+  logsOf,
+  submit,
+  submitAndWait,
+  taskOf,
+  templateVariant,
+  tfePayload,
+  waitForTask,
+} from './support.js';
 
 const TOKEN = 'tfe-team-token-3c5a7e';
 const READ_ONLY = 'tfe-read-only-token-88d1';
-const TARBALL = tarGz({ 'main.tf': 'resource "null_resource" "vm" {}\n', 'variables.tf': 'variable "count" {}\n' });
+const TARBALL = tarGz({
+  'main.tf': 'resource "null_resource" "vm" {}\n',
+  'variables.tf': 'variable "count" {}\n',
+});
 const TASKS = [
   'workspace_id_task',
   'workspace_configuration_version',
@@ -45,6 +57,26 @@ describe("the article's tfe_virtual_machine_template against a fake TFE", () => 
   });
 
   const payload = (token = TOKEN, hash = fileHashOf(TARBALL)) => tfePayload(tfe.url, token, fileUrl, hash);
+
+  it('registers the five tfe.* classes with their inputs, the bearer token declared secret', async () => {
+    const { tasks } = (await server.app.inject({ method: 'GET', url: '/api/v1/tasks' })).json();
+    const byName = new Map(tasks.map((t: { name: string }) => [t.name, t]));
+    for (const name of [
+      'workspace_id',
+      'workspace_config_version',
+      'workspace_upload_config_files',
+      'workspace_run',
+      'workspace_run_apply',
+    ]) {
+      const meta: any = byName.get(`tfe.${name}`);
+      expect(meta?.inputs.tfe_bearer_token).toMatchObject({ type: 'string', required: true, secret: true });
+      expect(meta?.inputs.tls_verify.type).toBe('boolean');
+    }
+    const awx: any = byName.get('awx_job_launch');
+    expect(awx.inputs.awx_token).toMatchObject({ secret: true, required: true });
+    expect(awx.inputs.job_template_id.type).toBe('integer');
+    expect(Object.keys(awx.outputs)).toEqual(expect.arrayContaining(['awx_jobid', 'job_status']));
+  });
 
   it('looks up the workspace, uploads the checked tarball, starts one run, waits for the plan and applies it', async () => {
     const before = tfe.runsOf('project-vms').length;
@@ -147,7 +179,10 @@ describe("the article's tfe_virtual_machine_template against a fake TFE", () => 
     tfe.setPlanOutcome('errored');
     const detail = await submitAndWait(server, payload());
     expect(detail.status).toBe('failed');
-    expect(taskOf(detail, 'workspace_run')).toMatchObject({ state: 'failed', outputs: { run_status: 'errored' } });
+    expect(taskOf(detail, 'workspace_run')).toMatchObject({
+      state: 'failed',
+      outputs: { run_status: 'errored' },
+    });
     expect(taskOf(detail, 'workspace_run_apply').state).toBe('skipped');
   });
 });
@@ -169,7 +204,9 @@ describe('canceling TFE runs', () => {
     const fileUrl = tfe.addFile('c.tar.gz', TARBALL);
     const uuid = await submit(server, tfePayload(tfe.url, TOKEN, fileUrl, fileHashOf(TARBALL)));
     const task = await waitForTask(server, uuid, ref, check);
-    expect((await server.app.inject({ method: 'POST', url: `/api/v1/workflow/${uuid}/cancel` })).statusCode).toBe(202);
+    expect(
+      (await server.app.inject({ method: 'POST', url: `/api/v1/workflow/${uuid}/cancel` })).statusCode,
+    ).toBe(202);
     return { detail: await waitForEnd(server, uuid), task };
   }
 
@@ -181,7 +218,9 @@ describe('canceling TFE runs', () => {
     const run = tfe.runs.find((r) => r.id === task.outputs.run_id)!;
     expect(run.actions).toEqual(['cancel']);
     expect(tfe.runStatus(run)).toBe('canceled');
-    expect(taskOf(detail, 'workspace_run').outputs.cancel_outcome).toBe(`TFE run ${run.id} canceled: it is canceled`);
+    expect(taskOf(detail, 'workspace_run').outputs.cancel_outcome).toBe(
+      `TFE run ${run.id} canceled: it is canceled`,
+    );
   });
 
   it('cancels a run that is applying with POST actions/cancel', async () => {
@@ -200,8 +239,70 @@ describe('canceling TFE runs', () => {
     const cv = await client.createConfigVersion(workspace.id);
     await client.upload(cv.attributes['upload-url']!, TARBALL);
     const created = await client.createRun(workspace.id, cv.id, 'test run');
-    await waitFor(async () => ((await client.run(created.id)).attributes.status === 'planned' ? true : undefined));
-    expect(await stopRun(client, created.id, 'test')).toBe(`TFE run ${created.id} discarded: it is discarded`);
+    await waitFor(async () =>
+      (await client.run(created.id)).attributes.status === 'planned' ? true : undefined,
+    );
+    expect(await stopRun(client, created.id, 'test')).toBe(
+      `TFE run ${created.id} discarded: it is discarded`,
+    );
     expect(tfe.runs[0]!.actions).toEqual(['discard']);
+  });
+});
+
+describe('tfe.workspace_run_apply resumed on a run that is already applying or applied', () => {
+  let tfe: TfeFake;
+  let server: TestServer;
+  let client: TfeClient;
+  const dir = templateVariant('tfe_virtual_machine_template.json', (t) => {
+    t.ref_name = 'tfe_apply_only';
+    t.tasks = [{ ...t.tasks[4], input: { ...t.tasks[4].input, run_id: '${workflow.input.run_id}' } }];
+  });
+
+  beforeEach(async () => {
+    tfe = await TfeFake.start({ tokens: [TOKEN], planMs: 50, applyMs: 600 });
+    server = await startTestServer({ templateDirs: [dir] });
+    client = new TfeClient({ baseUrl: tfe.url, token: TOKEN, tls: { rejectUnauthorized: true } });
+  });
+  afterEach(async () => {
+    await server.close();
+    await tfe.close();
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function appliedRun(until: string): Promise<string> {
+    const workspace = await client.workspaceByName('infra', 'project-vms');
+    const cv = await client.createConfigVersion(workspace.id);
+    await client.upload(cv.attributes['upload-url']!, TARBALL);
+    const run = await client.createRun(workspace.id, cv.id, 'applied by hand');
+    await waitFor(async () =>
+      (await client.run(run.id)).attributes.status === 'planned' ? true : undefined,
+    );
+    await client.action(run.id, 'apply', 'by hand');
+    await waitFor(async () => ((await client.run(run.id)).attributes.status === until ? true : undefined));
+    return run.id;
+  }
+
+  function applyOnly(runId: string) {
+    const p = tfePayload(tfe.url, TOKEN, 'http://unused.invalid/x.tar.gz', `sha256:${'0'.repeat(64)}`);
+    p.workflow.meta.template = 'tfe_apply_only';
+    p.workflow.vars.workflow.input.run_id = runId;
+    return p;
+  }
+
+  it('treats an applied run as success without applying again', async () => {
+    const runId = await appliedRun('applied');
+    const detail = await submitAndWait(server, applyOnly(runId));
+    expect(detail.status).toBe('successful');
+    expect(tfe.runs[0]!.actions).toEqual(['apply']);
+    const log = (await logsOf(server, detail.uuid, 'workspace_run_apply')).map((line) => line.message);
+    expect(log).toContain(`TFE run ${runId} was already applied: nothing to do`);
+  });
+
+  it('follows an apply already under way to applied without asking again', async () => {
+    const runId = await appliedRun('applying');
+    const detail = await submitAndWait(server, applyOnly(runId));
+    expect(detail.status).toBe('successful');
+    expect(taskOf(detail, 'workspace_run_apply').outputs.run_status).toBe('applied');
+    expect(tfe.runs[0]!.actions).toEqual(['apply']);
   });
 });

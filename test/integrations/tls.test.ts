@@ -60,7 +60,10 @@ describe('awx_job_launch over HTTPS to a fake AWX with a self-signed certificate
   });
 
   it('fails with a sentence when the ca_file cannot be read', async () => {
-    const detail = await submitAndWait(server, payload('awx_tls_ca_file', { ca_file: `${tls.dir}/missing.pem` }));
+    const detail = await submitAndWait(
+      server,
+      payload('awx_tls_ca_file', { ca_file: `${tls.dir}/missing.pem` }),
+    );
     expect(detail.status).toBe('failed');
     expect(taskOf(detail, TASK).error).toContain(`cannot read the CA file '${tls.dir}/missing.pem'`);
   });

@@ -48,8 +48,15 @@ describe('secrets at rest', () => {
       taskDirs: [path.join(fixtures, 'tasks')],
       templateDirs: [path.join(fixtures, 'templates')],
     });
-    const payload = { workflow: { meta: { ref: 'secret-run', template: 'single' }, vars: { workflow: { input: { secret_token: canary, outcome: 'failed' } } } } };
-    const { uuid } = (await server.app.inject({ method: 'POST', url: '/api/v1/workflow/submit', payload })).json();
+    const payload = {
+      workflow: {
+        meta: { ref: 'secret-run', template: 'single' },
+        vars: { workflow: { input: { secret_token: canary, outcome: 'failed' } } },
+      },
+    };
+    const { uuid } = (
+      await server.app.inject({ method: 'POST', url: '/api/v1/workflow/submit', payload })
+    ).json();
     await waitForEnd(server, uuid);
     await server.app.inject({ method: 'POST', url: `/api/v1/workflow/${uuid}/retry` });
     const detail = await waitForEnd(server, uuid);

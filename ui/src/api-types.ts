@@ -137,7 +137,7 @@ export interface TemplateDocument {
 }
 
 /** A template with its DAG. */
-export interface TemplateDetail extends TemplateSummary {
+export interface TemplateDetail extends Omit<TemplateSummary, 'tasks'> {
   versions: number[];
   dag: { levels: string[][]; edges: { from: string; to: string }[] };
   tasks: TemplateTask[];

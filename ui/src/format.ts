@@ -22,6 +22,14 @@ export function formatTime(iso: string | null | undefined): string {
   return Number.isNaN(date.getTime()) ? iso : dateTime.format(date);
 }
 
+/** The time of day, with the date too when it is not today. */
+export function formatShortTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return date.toDateString() === new Date().toDateString() ? timeOfDay.format(date) : formatTime(iso);
+}
+
 /** The time of day with milliseconds, for log lines. */
 export function formatClock(iso: string): string {
   const date = new Date(iso);

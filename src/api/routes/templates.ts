@@ -1,8 +1,14 @@
 /** Registered templates, one with its DAG. */
 import type { FastifyPluginAsync } from 'fastify';
-import { O3Error, notFound } from '../../errors.js';
+import { Type } from '@sinclair/typebox';
+import { O3Error, clip, conflict, errorMessage, notFound } from '../../errors.js';
+import { canonicalJson } from '../../request/validate-request.js';
+import { compileTemplate } from '../../template/compile-template.js';
+import { parseTemplateText } from '../../template/load-templates.js';
 import type { CompiledTemplate } from '../../template/types.js';
 import type { AppDeps } from '../build-app.js';
+import { errors, ownValidation } from '../schemas.js';
+import { acceptJsonBodiesOnly } from './json-body.js';
 
 /** A template's summary. */
 export function presentTemplateSummary(template: CompiledTemplate) {
@@ -37,20 +43,79 @@ export function presentTemplate(template: CompiledTemplate) {
   };
 }
 
-/** `GET /templates`, `GET /templates/{ref_name}`. */
+const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
+
+/** `GET /templates`, `GET /templates/{ref_name}`, `POST /templates`. */
 export function templateRoutes(deps: AppDeps): FastifyPluginAsync {
   return async (app) => {
-    app.get('/templates', async () => ({ templates: deps.templates.list().map(presentTemplateSummary) }));
+    acceptJsonBodiesOnly(app);
+    app.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_request, body, done) => {
+      try {
+        done(null, parseTemplateText(body as string, 'yaml', 'the body'));
+      } catch (error) {
+        done(new O3Error('bad_request', errorMessage(error)), undefined);
+      }
+    });
+
+    app.get(
+      '/templates',
+      { schema: { summary: 'The registered templates', tags: ['catalogue'] } },
+      async () => ({ templates: deps.templates.list().map(presentTemplateSummary) }),
+    );
+
     app.get<{ Params: { ref: string }; Querystring: { version?: string | string[] } }>(
       '/templates/:ref',
+      {
+        schema: {
+          summary: 'One template (the highest schema_version, or ?version=N) with its tasks and DAG',
+          tags: ['catalogue'],
+          params: Type.Object({ ref: Type.String() }),
+          querystring: Type.Object({
+            version: Type.Optional(Type.Unknown({ description: 'A schema_version' })),
+          }),
+          response: errors(400, 404),
+        },
+      },
       async (request) => {
         const version = templateVersion(request.query.version);
         const template = deps.templates.get(request.params.ref, version);
-        if (!template)
-          throw notFound(
-            `no template '${request.params.ref}'${version === undefined ? '' : ` version ${version}`}`,
-          );
+        if (!template) {
+          const which = version === undefined ? '' : ` version ${version}`;
+          throw notFound(`no template '${clip(request.params.ref)}'${which}`);
+        }
         return { ...presentTemplate(template), versions: deps.templates.versions(template.refName) };
+      },
+    );
+
+    app.post(
+      '/templates',
+      {
+        ...ownValidation,
+        schema: {
+          summary:
+            'Register a template (JSON, or YAML with Content-Type application/yaml), validated as at load',
+          tags: ['catalogue'],
+          body: Type.Object({}, { additionalProperties: true, description: 'A template document (SPEC §2)' }),
+          response: errors(400, 409, 413, 415, 422),
+        },
+      },
+      async (request, reply) => {
+        const template = compileTemplate(request.body, { lookupClass: deps.tasks.lookupMeta, source: null });
+        const existing = deps.templates.get(template.refName, template.version);
+        if (existing) {
+          if (canonicalJson(existing.document) !== canonicalJson(template.document)) {
+            throw conflict(
+              `template '${template.refName}' schema_version ${template.version} is already registered with another ` +
+                'document; register the change as a new schema_version',
+            );
+          }
+          return reply.status(200).send(presentTemplate(existing));
+        }
+        await deps.onTemplateRegistered?.(template);
+        deps.templates.add(template);
+        return reply
+          .status(201)
+          .send({ ...presentTemplate(template), versions: deps.templates.versions(template.refName) });
       },
     );
   };

@@ -170,7 +170,9 @@ class PostgresStore implements Store {
   }
 
   async readLogs(requestUuid: string, query: LogQuery = {}): Promise<StoredLogLine[]> {
-    const params = [requestUuid, query.afterSeq ?? 0, query.limit ?? null];
+    // As in SQLite, no limit (or a negative one) means every line.
+    const limit = query.limit === undefined || query.limit < 0 ? null : query.limit;
+    const params = [requestUuid, query.afterSeq ?? 0, limit];
     return query.taskUuid === undefined
       ? this.#query<StoredLogLine>(SQL.readLogs, params)
       : this.#query<StoredLogLine>(SQL.readTaskLogs, [...params, query.taskUuid]);

@@ -79,6 +79,10 @@ class RedisStore implements Store {
       // attempt and fails with the one after, so brief blips are invisible and outages fail fast.
       enableOfflineQueue: true,
       maxRetriesPerRequest: 1,
+      // A command already sent when the connection dropped may have run: sending it again would
+      // turn an applied commit into a StaleWriteError (or append its log lines twice). It fails as
+      // unavailable instead, and the caller decides whether to retry.
+      autoResendUnfulfilledCommands: false,
       retryStrategy: (times: number) => Math.min(times * 100, 2000),
       connectionName: 'o3',
     });

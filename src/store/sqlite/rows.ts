@@ -124,14 +124,10 @@ export function revisionInsertParams(r: RevisionRecord): unknown[] {
 /** Parameters of the revision compare-and-set update: the mutable fields, then key and old version. */
 export function revisionUpdateParams(r: RevisionRecord): unknown[] {
   return [
-    r.reason,
-    json(r.payload),
-    json(r.template),
     r.status,
     r.startedAt,
     r.endedAt,
     r.error,
-    json(r.warnings),
     r.version,
     r.requestUuid,
     r.revision,

@@ -62,8 +62,9 @@ const INSERT_REVISION = `INSERT INTO revisions (request_uuid, revision, reason, 
   created_at, started_at, ended_at, error, warnings, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT DO NOTHING`;
 
-const UPDATE_REVISION = `UPDATE revisions SET reason = ?, payload = ?, template = ?, status = ?,
-  started_at = ?, ended_at = ?, error = ?, warnings = ?, version = ?
+// A revision's reason, payload, template and warnings are fixed when it is added: a save writes
+// only what changes as it runs (rewriting the payload and template would cost more than the rest).
+const UPDATE_REVISION = `UPDATE revisions SET status = ?, started_at = ?, ended_at = ?, error = ?, version = ?
   WHERE request_uuid = ? AND revision = ? AND version = ?`;
 
 const INSERT_TASK_RUN = `INSERT INTO task_runs (uuid, request_uuid, revision, task_ref, class_name, state,

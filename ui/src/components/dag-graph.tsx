@@ -4,7 +4,7 @@
  * Enter and Space press too.
  */
 import { Graph, layout } from '@dagrejs/dagre';
-import { useId, useMemo } from 'preact/hooks';
+import { useEffect, useId, useMemo, useRef, useState } from 'preact/hooks';
 
 /** One node: a task. */
 export interface DagNode {
@@ -51,14 +51,19 @@ export function DagGraph(props: {
 }) {
   const { nodes, edges, label, selected, onSelect } = props;
   const markerId = `arrow-${useId()}`;
+  const [box, width] = useWidth();
   // Layout depends on the shape only, so state changes recolour without moving anything.
   const shape = JSON.stringify([nodes.map((n) => [n.id, n.title, n.subtitle.length]), edges]);
-  const placement = useMemo(() => place(nodes, edges), [shape]);
+  const across = useMemo(() => place(nodes, edges, 'LR'), [shape]);
+  // Too wide for the screen (a phone): top to bottom reads better than scrolling sideways.
+  const direction = width > 0 && across.width > width ? 'TB' : 'LR';
+  const down = useMemo(() => (direction === 'TB' ? place(nodes, edges, 'TB') : null), [shape, direction]);
+  const placement = down ?? across;
   if (nodes.length === 0) return <p class="muted">This graph has no tasks.</p>;
   const stateOf = new Map(nodes.map((node) => [node.id, node.state]));
 
   return (
-    <div class="dag-scroll">
+    <div class="dag-scroll" ref={box} data-direction={direction}>
       <svg
         class="dag"
         role="group"
@@ -103,7 +108,7 @@ function NodeBox(props: { node: DagNode; at: PlacedNode; selected: boolean; onSe
       data-task={node.id}
       data-state={node.state ?? 'none'}
       transform={`translate(${at.x - at.width / 2},${at.y - NODE_HEIGHT / 2})`}
-      tabIndex={select ? 0 : undefined}
+      tabindex={select ? 0 : undefined}
       role={select ? 'button' : 'img'}
       aria-pressed={select ? selected : undefined}
       aria-label={description}
@@ -128,15 +133,29 @@ function NodeBox(props: { node: DagNode; at: PlacedNode; selected: boolean; onSe
   );
 }
 
+/** The width of the element the ref is put on, kept current as it resizes. */
+function useWidth(): [{ current: HTMLDivElement | null }, number] {
+  const ref = useRef<HTMLDivElement>(null);
+  const [width, setWidth] = useState(0);
+  useEffect(() => {
+    const element = ref.current;
+    if (!element) return;
+    const observer = new ResizeObserver(() => setWidth(element.clientWidth));
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, []);
+  return [ref, width];
+}
+
 function nodeWidth(node: DagNode): number {
   const title = Math.min(node.title.length, MAX_TITLE) * 7.6;
   const subtitle = (node.subtitle.length + (node.state ? node.state.length + 3 : 0)) * 6.4;
   return Math.round(Math.min(300, Math.max(150, Math.max(title, subtitle) + 48)));
 }
 
-function place(nodes: DagNode[], edges: DagEdge[]): Placement {
+function place(nodes: DagNode[], edges: DagEdge[], rankdir: 'LR' | 'TB'): Placement {
   const graph = new Graph();
-  graph.setGraph({ rankdir: 'LR', nodesep: 18, ranksep: 56, marginx: 6, marginy: 6 });
+  graph.setGraph({ rankdir, nodesep: rankdir === 'LR' ? 18 : 24, ranksep: rankdir === 'LR' ? 56 : 40, marginx: 6, marginy: 6 });
   graph.setDefaultEdgeLabel(() => ({}));
   const ids = new Set(nodes.map((node) => node.id));
   for (const node of nodes) graph.setNode(node.id, { width: nodeWidth(node), height: NODE_HEIGHT });

@@ -35,7 +35,7 @@ export function Gantt(props: { rows: GanttRow[]; selected?: string | null; onSel
         <div class="gantt-track" role="columnheader" aria-label="time since the first task started">
           {ticks.map((tick) => (
             <span key={tick} class="gantt-tick" style={{ left: percent(tick) }}>
-              +{formatDuration(tick)}
+              {tickLabel(tick)}
             </span>
           ))}
         </div>
@@ -76,4 +76,14 @@ export function Gantt(props: { rows: GanttRow[]; selected?: string | null; onSel
       })}
     </div>
   );
+}
+
+/** An axis label: `0 s`, `+15 s`, `+1 min 30 s`, `+2 h`. */
+function tickLabel(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  if (seconds === 0) return '0 s';
+  if (seconds < 60) return `+${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return seconds % 60 ? `+${minutes} min ${seconds % 60} s` : `+${minutes} min`;
+  return minutes % 60 ? `+${Math.floor(minutes / 60)} h ${minutes % 60} min` : `+${minutes / 60} h`;
 }

@@ -12,7 +12,7 @@ export const WELL_KNOWN_SECRETS: ReadonlySet<string> = new Set(['awx_token', 'tf
 /** One workflow input variable of a template. */
 export interface TemplateInput {
   name: string;
-  /** The JSON type the field takes: a class's declared type, else the default's, else text. */
+  /** The JSON type the field takes: a class's declared type, else the literal default's, else `any`. */
   type: string;
   secret: boolean;
   /** No default covers at least one of its uses. */
@@ -85,9 +85,8 @@ export function templateInputs(
 }
 
 function typeOfDefault(value: unknown): string {
-  if (value === undefined || hasExpression(value)) return 'string';
+  if (value === undefined || value === null || hasExpression(value)) return 'any';
   if (Array.isArray(value)) return 'array';
-  if (value === null) return 'any';
   return typeof value === 'object' ? 'object' : typeof value;
 }
 

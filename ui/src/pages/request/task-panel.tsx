@@ -5,7 +5,7 @@ import type { LogLine, TaskRunView } from '../../api-types.js';
 import { LogView } from '../../components/log-view.js';
 import { StatusBadge } from '../../components/status-badge.js';
 import { ValuesTable } from '../../components/values-table.js';
-import { elapsed, formatDuration, formatTime } from '../../format.js';
+import { elapsed, formatDuration, formatShortTime } from '../../format.js';
 import { follow, type Connection } from '../../sse.js';
 
 /** The panel. */
@@ -31,11 +31,11 @@ export function TaskPanel({ requestUuid, task, onClose }: { requestUuid: string;
       <dl class="facts facts-compact">
         <div>
           <dt>Started</dt>
-          <dd>{formatTime(task.started_at)}</dd>
+          <dd>{formatShortTime(task.started_at)}</dd>
         </div>
         <div>
           <dt>Ended</dt>
-          <dd>{formatTime(task.ended_at)}</dd>
+          <dd>{formatShortTime(task.ended_at)}</dd>
         </div>
         <div>
           <dt>Duration</dt>

@@ -34,7 +34,7 @@ export function useFollowedRequest(uuid: string): FollowedRequest {
   const [connection, setConnection] = useState<Connection>('connecting');
   const [epoch, setEpoch] = useState(0);
   const lastSeq = useRef(0);
-  const timer = useRef<ReturnType<typeof setTimeout>>();
+  const timer = useRef<ReturnType<typeof setTimeout>>(undefined);
 
   const load = useCallback(async () => {
     try {

@@ -11,6 +11,8 @@ export function Field(props: {
   hint?: ComponentChildren;
   errors: string[];
   hidden?: boolean;
+  /** Takes a whole row of the form grid. */
+  wide?: boolean;
   children: ComponentChildren;
 }) {
   const { id, errors } = props;
@@ -23,7 +25,7 @@ export function Field(props: {
       })
     : props.children;
   return (
-    <div class={`field${errors.length ? ' has-error' : ''}`} hidden={props.hidden} data-field={id}>
+    <div class={`field${errors.length ? ' has-error' : ''}${props.wide ? ' field-wide' : ''}`} hidden={props.hidden} data-field={id}>
       <label for={id}>
         {props.label}
         {props.required && (
@@ -65,7 +67,7 @@ export function InputField(props: {
       {input.description && <>{input.description} </>}
       <span class="muted">
         {input.type}
-        {input.secret && ' · secret'} · used by {input.uses.join(', ')}
+        {input.secret && ' · secret'} · {describeUses(input.uses)}
       </span>
     </>
   );
@@ -82,14 +84,34 @@ export function InputField(props: {
     control = (
       <textarea id={id} class="code-input" rows={3} spellcheck={false} value={value} placeholder={placeholder} onInput={(e) => onChange(e.currentTarget.value)} />
     );
-  } else {
-    const numeric = input.type === 'number' || input.type === 'integer';
+  } else if (input.secret) {
     control = (
       <input
         id={id}
-        type={input.secret ? 'password' : numeric ? 'number' : 'text'}
-        step={input.type === 'integer' ? 1 : numeric ? 'any' : undefined}
-        autocomplete={input.secret ? 'new-password' : 'off'}
+        type="password"
+        autocomplete="new-password"
+        value={value}
+        placeholder={placeholder}
+        onInput={(e) => onChange(e.currentTarget.value)}
+      />
+    );
+  } else if (input.type === 'number' || input.type === 'integer') {
+    control = (
+      <input
+        id={id}
+        type="number"
+        step={input.type === 'integer' ? 1 : 'any'}
+        value={value}
+        placeholder={placeholder}
+        onInput={(e) => onChange(e.currentTarget.value)}
+      />
+    );
+  } else {
+    control = (
+      <input
+        id={id}
+        type="text"
+        autocomplete="off"
         spellcheck={false}
         value={value}
         placeholder={placeholder}
@@ -102,4 +124,16 @@ export function InputField(props: {
       {control}
     </Field>
   );
+}
+
+/** `used by a.x, b.x; needed by the default of g`. */
+function describeUses(uses: string[]): string {
+  const tasks = uses.filter((use) => !use.startsWith('default of '));
+  const defaults = uses.filter((use) => use.startsWith('default of ')).map((use) => use.slice('default of '.length));
+  return [
+    tasks.length ? `used by ${tasks.join(', ')}` : '',
+    defaults.length ? `needed by the default of ${defaults.join(', ')}` : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
 }

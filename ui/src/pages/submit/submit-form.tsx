@@ -124,7 +124,7 @@ export function SubmitForm({ template, inputs }: { template: TemplateDetail; inp
               <Field id="field-name" label="Name" errors={errorsOf('name')}>
                 <input id="field-name" value={values.name} onInput={(e) => set({ name: e.currentTarget.value })} />
               </Field>
-              <Field id="field-description" label="Description" errors={errorsOf('description')}>
+              <Field id="field-description" label="Description" errors={errorsOf('description')} wide>
                 <input id="field-description" value={values.description} onInput={(e) => set({ description: e.currentTarget.value })} />
               </Field>
             </div>

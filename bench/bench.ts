@@ -1,0 +1,110 @@
+/**
+ * `npm run bench [-- --store sqlite|postgres|redis] [--runs N] [--smoke]`: runs W1 (independent
+ * tasks), W2 (diamond workflows), W3 (chain hand-off latency), memory, REST and list figures, each
+ * in a fresh process on a fresh store, and prints one JSON document with medians (min–max) and each
+ * figure as a ratio to the store's raw commit rate measured in the same run.
+ */
+import { execFile } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { freshStoreUrl } from './harness.js';
+
+const run = promisify(execFile);
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+interface Options {
+  store: string;
+  runs: number;
+  smoke: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { store: 'sqlite', runs: 3, smoke: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--store') options.store = argv[++i] ?? options.store;
+    else if (arg === '--runs') options.runs = Number(argv[++i]);
+    else if (arg === '--smoke') options.smoke = true;
+    else throw new Error(`unknown argument ${arg}`);
+  }
+  return options;
+}
+
+/** Sizes of the real run and of the smoke run (CI keeps the bench from rotting). */
+const SIZES = {
+  full: {
+    raw: 10_000,
+    w1: 10_000,
+    w2: 1_000,
+    w3: 200,
+    wide: 10_000,
+    inflight: 1_000,
+    rest: 5,
+    list: 100_000,
+  },
+  smoke: { raw: 200, w1: 100, w2: 20, w3: 20, wide: 100, inflight: 20, rest: 1, list: 500 },
+} as const;
+
+type Sample = { workload: string; value: number; unit: string; peakRssMb: number } & Record<string, unknown>;
+
+async function sample(workload: string, store: string, size: number): Promise<Sample> {
+  const { stdout } = await run(
+    process.execPath,
+    ['--import', 'tsx', path.join(here, 'workload.ts'), workload, freshStoreUrl(store), String(size)],
+    { maxBuffer: 1 << 24, timeout: 600_000 },
+  );
+  const line = stdout.trim().split('\n').at(-1) ?? '';
+  return JSON.parse(line) as Sample;
+}
+
+function summary(samples: Sample[]) {
+  const values = samples.map((s) => s.value).sort((a, b) => a - b);
+  const round = (n: number) => Math.round(n * 1000) / 1000;
+  return {
+    median: round(values[Math.floor(values.length / 2)]!),
+    min: round(values[0]!),
+    max: round(values.at(-1)!),
+    unit: samples[0]!.unit,
+    peakRssMb: Math.max(...samples.map((s) => s.peakRssMb)),
+    runs: samples.map(({ workload: _w, unit: _u, ...rest }) => rest),
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const sizes = options.smoke ? SIZES.smoke : SIZES.full;
+  const runs = options.smoke ? 1 : options.runs;
+  const figures: Record<string, ReturnType<typeof summary>> = {};
+  for (const workload of Object.keys(sizes) as (keyof typeof sizes)[]) {
+    const samples: Sample[] = [];
+    const repeat = workload === 'list' || workload === 'rest' ? 1 : runs;
+    for (let i = 0; i < repeat; i++) samples.push(await sample(workload, options.store, sizes[workload]));
+    figures[workload] = summary(samples);
+    process.stderr.write(`${workload}: ${figures[workload].median} ${figures[workload].unit}\n`);
+  }
+  const rawRate = figures.raw!.median;
+  const ratio = (n: number) => Math.round((n / rawRate) * 1000) / 1000;
+  const document = {
+    store: options.store,
+    smoke: options.smoke,
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memoryGb: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+    },
+    sizes,
+    figures,
+    ratiosToRawCommitRate: {
+      w1TasksPerCommit: ratio(figures.w1!.median),
+      w2WorkflowsPerCommit: ratio(figures.w2!.median),
+      w3HandoffInCommits: Math.round((figures.w3!.median / 1000) * rawRate * 100) / 100,
+      restRequestsPerCommit: ratio(figures.rest!.median),
+    },
+  };
+  process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+}
+
+await main();
