@@ -102,7 +102,9 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLTo
     const built = await buildUi();
     console.error(`o3: web UI built into ui/dist in ${built.ms} ms (${built.js}, ${built.css})`);
   } catch (error) {
-    const messages = error?.errors?.map((e) => `${e.location?.file ?? ''}:${e.location?.line ?? ''} ${e.text}`);
+    const messages = error?.errors?.map(
+      (e) => `${e.location?.file ?? ''}:${e.location?.line ?? ''} ${e.text}`,
+    );
     console.error(`o3: the web UI could not be built: ${messages?.join('\n') ?? String(error)}`);
     process.exitCode = 1;
   }

@@ -73,6 +73,7 @@ const CLOCK_SKEW_MS = 60 * 60 * 1000;
 const CANCEL_FOLLOW_MS = 10_000;
 const MAX_STDOUT_CHARS = 256 * 1024;
 
+/** The awx_job_launch task class (see the file comment for the at-most-once design). */
 export default class AwxJobLaunch extends Task<AwxState> {
   static override meta = {
     name: 'awx_job_launch',

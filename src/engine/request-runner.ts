@@ -59,6 +59,10 @@ export class RequestRunner implements DriverHost {
   private readonly runs = new Map<string, TaskRunRecord>();
   private readonly drivers = new Map<string, TaskDriver>();
   private readonly previousRuns = new Map<string, TaskRunRecord>();
+  /** Task runs not started yet: kept as a set so that a task's end costs its dependents, not the template. */
+  private readonly waiting = new Set<string>();
+  /** Drivers that hold one of the global slots (O3_MAX_CONCURRENT_TASKS). */
+  private readonly slotHolders = new Set<TaskDriver>();
   /** Tasks waiting for a global slot, so that a finish check does not end the request under them. */
   private starting = 0;
   private failure: string | null = null;
@@ -73,7 +77,10 @@ export class RequestRunner implements DriverHost {
     this.revision = state.revision;
     this.template = state.template;
     this.payload = state.revision.payload as RequestPayload;
-    for (const run of state.taskRuns) this.runs.set(run.taskRef, run);
+    for (const run of state.taskRuns) {
+      this.runs.set(run.taskRef, run);
+      if (run.state === 'pending') this.waiting.add(run.taskRef);
+    }
     for (const run of state.previousRuns ?? []) this.previousRuns.set(run.taskRef, run);
     collectRequestSecrets(this.payload, this.template, deps.tasks, this.redactor);
   }
@@ -184,7 +191,7 @@ export class RequestRunner implements DriverHost {
   /** A task run is over: free its slot, note a failure, start what became ready, maybe end the request. */
   private settle(driver: TaskDriver): void {
     this.drivers.delete(driver.ref);
-    this.deps.slots.release();
+    this.releaseSlot(driver);
     const run = driver.record;
     const succeeded =
       run.state === 'successful' || (run.state === 'skipped' && run.lastTaskState === 'successful');
@@ -192,7 +199,7 @@ export class RequestRunner implements DriverHost {
       this.failure = `task ${run.taskRef} ended ${run.state}${run.error ? `: ${run.error}` : ''}`;
       this.log(null, 'error', 'engine', `${this.failure}; no new task starts`);
     }
-    this.startReadyTasks();
+    this.startReadyTasks(driver.task.dependents);
     void this.finishIfDone();
   }
 
@@ -203,12 +210,14 @@ export class RequestRunner implements DriverHost {
     }
   }
 
-  /** Starts every pending task whose dependencies are met, unless the request is failing or canceling. */
-  private startReadyTasks(): void {
+  /** Starts the waiting tasks among `candidates` (all by default) whose dependencies are met, unless the request is failing or canceling. */
+  private startReadyTasks(candidates: readonly string[] = [...this.waiting]): void {
     if (this.failure !== null || this.request.status !== 'running' || this.stopped) return;
-    for (const task of this.template.tasks) {
-      const run = this.runs.get(task.refName);
-      if (run?.state === 'pending' && !this.drivers.has(task.refName) && this.isReady(task)) {
+    for (const ref of candidates) {
+      const run = this.runs.get(ref);
+      const task = this.template.taskByRef.get(ref);
+      if (run && task && this.waiting.has(ref) && this.isReady(task)) {
+        this.waiting.delete(ref);
         this.launch(run, 'run');
       }
     }
@@ -236,22 +245,36 @@ export class RequestRunner implements DriverHost {
     const driver = new TaskDriver(this, run, task, registered);
     this.drivers.set(run.taskRef, driver);
     if (this.deps.slots.tryAcquire()) {
+      this.slotHolders.add(driver);
       void this.begin(driver, mode);
       return;
     }
     this.starting += 1;
     void this.deps.slots.acquire().then(() => {
       this.starting -= 1;
+      this.slotHolders.add(driver);
+      // Canceled while it waited for its slot: nothing to start.
+      if (driver.ended) {
+        this.releaseSlot(driver);
+        void this.finishIfDone();
+        return;
+      }
       return this.begin(driver, mode);
     });
+  }
+
+  /** Gives the driver's global slot back, if it holds one. */
+  private releaseSlot(driver: TaskDriver): void {
+    if (this.slotHolders.delete(driver)) this.deps.slots.release();
   }
 
   private async begin(driver: TaskDriver, mode: StartMode): Promise<void> {
     const run = driver.record;
     if (run.state === 'pending') {
       if (this.failure !== null || this.request.status !== 'running' || this.stopped) {
+        this.waiting.add(run.taskRef);
         this.drivers.delete(run.taskRef);
-        this.deps.slots.release();
+        this.releaseSlot(driver);
         void this.finishIfDone();
         return;
       }
@@ -280,7 +303,7 @@ export class RequestRunner implements DriverHost {
       );
     } catch (error) {
       this.drivers.delete(run.taskRef);
-      this.deps.slots.release();
+      this.releaseSlot(driver);
       await this.failWithoutRunning(run, errorMessage(error));
       return false;
     }
@@ -348,7 +371,8 @@ export class RequestRunner implements DriverHost {
     await this.saveTaskRun(run);
     const task = this.template.taskByRef.get(run.taskRef);
     if (!task?.optional && this.failure === null) this.failure = `task ${run.taskRef} failed: ${error}`;
-    this.startReadyTasks();
+    this.waiting.delete(run.taskRef);
+    this.startReadyTasks(task?.dependents ?? []);
     await this.finishIfDone();
   }
 
@@ -356,11 +380,12 @@ export class RequestRunner implements DriverHost {
   private async finishIfDone(): Promise<void> {
     if (this.done || this.stopped || this.drivers.size > 0 || this.starting > 0) return;
     const canceling = this.request.status === 'canceling';
-    const pending = [...this.runs.values()].filter((run) => run.state === 'pending');
-    if (pending.length > 0 && !canceling && this.failure === null) return;
+    if (this.waiting.size > 0 && !canceling && this.failure === null) return;
     this.done = true;
     const final: RequestStatus = canceling ? 'canceled' : this.failure !== null ? 'failed' : 'successful';
-    for (const run of pending) await this.endPending(run, canceling);
+    const pending = [...this.waiting].map((ref) => this.runs.get(ref)!);
+    this.waiting.clear();
+    await Promise.all(pending.map((run) => this.endPending(run, canceling)));
     this.request.error = canceling ? 'canceled on request' : this.failure && this.redactor.text(this.failure);
     this.revision.error = this.request.error;
     const optionalFailures = [...this.runs.values()].filter(

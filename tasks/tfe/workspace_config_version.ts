@@ -19,6 +19,7 @@ interface ConfigVersionState extends TfeConnectionState {
   created_for?: string;
 }
 
+/** The tfe.workspace_config_version task class. */
 export default class WorkspaceConfigVersion extends Task<ConfigVersionState> {
   static override meta = {
     name: 'tfe.workspace_config_version',

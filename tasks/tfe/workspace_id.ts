@@ -12,6 +12,7 @@ interface WorkspaceIdState extends TfeConnectionState {
   workspace_id?: string;
 }
 
+/** The tfe.workspace_id task class. */
 export default class WorkspaceId extends Task<WorkspaceIdState> {
   static override meta = {
     name: 'tfe.workspace_id',

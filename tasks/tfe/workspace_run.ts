@@ -48,6 +48,7 @@ const CLOCK_SKEW_MS = 60 * 60 * 1000;
 /** How long the task waits for TFE to process an upload before it gives up. */
 const CONFIG_WAIT_MS = 10 * 60 * 1000;
 
+/** The tfe.workspace_run task class. */
 export default class WorkspaceRun extends Task<WorkspaceRunState> {
   static override meta = {
     name: 'tfe.workspace_run',

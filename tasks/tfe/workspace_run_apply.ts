@@ -32,6 +32,7 @@ const ENDED = new Set<TaskState>(['successful', 'failed', 'exception', 'canceled
 /** The statuses that show an apply was accepted. */
 const APPLY_ACCEPTED = new Set(['confirmed', 'apply_queued', 'applying', 'applied']);
 
+/** The tfe.workspace_run_apply task class. */
 export default class WorkspaceRunApply extends Task<ApplyState> {
   static override meta = {
     name: 'tfe.workspace_run_apply',

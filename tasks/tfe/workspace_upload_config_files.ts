@@ -24,6 +24,7 @@ interface UploadState extends TfeConnectionState {
 
 const MAX_TARBALL_BYTES = 256 * 1024 * 1024;
 
+/** The tfe.workspace_upload_config_files task class. */
 export default class WorkspaceUploadConfigFiles extends Task<UploadState> {
   static override meta = {
     name: 'tfe.workspace_upload_config_files',

@@ -393,6 +393,25 @@ export function describeStoreContract(
         expect(await store.getTaskRuns(s.request.uuid, 2)).toEqual(runs2);
         expect(await store.getTaskRuns(s.request.uuid, 3)).toEqual([]);
       });
+
+      it('a revision save changes only its status, times and error', async () => {
+        const s = makeSubmission({}, 0);
+        await create(s);
+        const outcome = {
+          status: 'failed' as const,
+          startedAt: T0 + 1,
+          endedAt: T0 + 2,
+          error: 'noop_01 failed',
+        };
+        const fixed = {
+          reason: 'retry' as const,
+          payload: { other: true },
+          template: { other: 1 },
+          warnings: [],
+        };
+        await store.commit({ revisions: [bump(s.revision, { ...outcome, ...fixed })] });
+        expect(await store.getRevisions(s.request.uuid)).toEqual([bump(s.revision, outcome)]);
+      });
     });
 
     describe('logs', () => {

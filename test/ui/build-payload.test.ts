@@ -4,7 +4,14 @@ import { localDateTimeToIso } from '../../ui/src/lib/schedule.js';
 import type { TemplateInput } from '../../ui/src/lib/template-inputs.js';
 
 const inputs: TemplateInput[] = [
-  { name: 'delay', type: 'number', secret: false, required: false, uses: ['noop_01.runtime_delay'], defaultValue: 60 },
+  {
+    name: 'delay',
+    type: 'number',
+    secret: false,
+    required: false,
+    uses: ['noop_01.runtime_delay'],
+    defaultValue: 60,
+  },
   { name: 'token', type: 'string', secret: true, required: true, uses: ['a.awx_token'] },
 ];
 const values: SubmitValues = {
@@ -26,7 +33,12 @@ describe('buildPayload', () => {
     expect(built.payload).toEqual({
       schema_version: 2,
       workflow: {
-        meta: { ref: 'r-1', template: 'noop_template_run', template_schema_version: 1, description: 'VM build' },
+        meta: {
+          ref: 'r-1',
+          template: 'noop_template_run',
+          template_schema_version: 1,
+          description: 'VM build',
+        },
         vars: { workflow: { input: { delay: 1, token: 's3cret' } } },
         schedule: { when: 'now', start: '' },
       },

@@ -7,7 +7,11 @@ const template: TemplateDocument = {
   schema_version: 1,
   workflow: { input: { global: { runtime_delay: 60, expires: '${workflow.input.global_delay}' } } },
   tasks: [
-    { ref_name: 'a', class: 'noop', input: { runtime_delay: '${workflow.input.delay}', token: '${workflow.input.token}' } },
+    {
+      ref_name: 'a',
+      class: 'noop',
+      input: { runtime_delay: '${workflow.input.delay}', token: '${workflow.input.token}' },
+    },
     { ref_name: 'b', class: 'noop', input: { runtime_delay: '${workflow.input.delay}' } },
     { ref_name: 'c', class: 'noop', input: { x: '${workflow.input.later}' } },
   ],

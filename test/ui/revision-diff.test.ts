@@ -10,10 +10,17 @@ describe('diffRevisions', () => {
   it('reports each task state change and the inputs that changed, ignoring key order', () => {
     const diffs = diffRevisions(
       [run('a', 'failed', { delay: 1, opts: { x: 1, y: 2 } }), run('b', 'successful', { n: 1 })],
-      [run('a', 'successful', { delay: 2, opts: { y: 2, x: 1 } }), run('b', 'skipped', { n: 1 }), run('c', 'pending', {})],
+      [
+        run('a', 'successful', { delay: 2, opts: { y: 2, x: 1 } }),
+        run('b', 'skipped', { n: 1 }),
+        run('c', 'pending', {}),
+      ],
     );
     expect(diffs.map((diff) => diff.ref)).toEqual(['a', 'b', 'c']);
-    expect(diffs[0]).toMatchObject({ stateChanged: true, inputChanges: [{ name: 'delay', before: 1, after: 2 }] });
+    expect(diffs[0]).toMatchObject({
+      stateChanged: true,
+      inputChanges: [{ name: 'delay', before: 1, after: 2 }],
+    });
     expect(diffs[1]).toMatchObject({ stateChanged: true, inputChanges: [] });
     expect(diffs[2]?.before).toBeUndefined();
   });

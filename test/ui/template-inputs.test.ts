@@ -21,9 +21,21 @@ describe('templateInputs', () => {
     const inputs = templateInputs(noopTemplate, new Map([['noop', noop]]));
     const byName = new Map(inputs.map((input) => [input.name, input]));
     expect(inputs.map((input) => input.name)).toEqual(['delay', 'expires', 'global_delay']);
-    expect(byName.get('delay')).toMatchObject({ type: 'number', required: false, defaultValue: 60, secret: false });
-    expect(byName.get('delay')?.uses).toEqual(['noop_01.runtime_delay', 'noop_02.runtime_delay', 'noop_03.runtime_delay']);
-    expect(byName.get('expires')).toMatchObject({ type: 'any', defaultValue: '${workflow.input.global_delay}' });
+    expect(byName.get('delay')).toMatchObject({
+      type: 'number',
+      required: false,
+      defaultValue: 60,
+      secret: false,
+    });
+    expect(byName.get('delay')?.uses).toEqual([
+      'noop_01.runtime_delay',
+      'noop_02.runtime_delay',
+      'noop_03.runtime_delay',
+    ]);
+    expect(byName.get('expires')).toMatchObject({
+      type: 'any',
+      defaultValue: '${workflow.input.global_delay}',
+    });
     expect(byName.get('global_delay')).toMatchObject({ required: false, uses: ['default of expires'] });
   });
 
@@ -35,12 +47,19 @@ describe('templateInputs', () => {
         {
           ref_name: 'launch',
           class: 'awx',
-          input: { awx_token: '${workflow.input.token}', note: 'job ${workflow.input.job} $${workflow.input.not_a_var}' },
+          input: {
+            awx_token: '${workflow.input.token}',
+            note: 'job ${workflow.input.job} $${workflow.input.not_a_var}',
+          },
         },
         { ref_name: 'other', class: 'custom', input: { password: '${workflow.input.pw}' } },
       ],
     };
-    const custom: TaskClass = { ...noop, name: 'custom', inputs: { password: { type: 'string', secret: true } } };
+    const custom: TaskClass = {
+      ...noop,
+      name: 'custom',
+      inputs: { password: { type: 'string', secret: true } },
+    };
     const inputs = templateInputs(document, new Map([['custom', custom]]));
     const byName = new Map(inputs.map((input) => [input.name, input]));
     expect([...byName.keys()]).toEqual(['token', 'job', 'pw']);

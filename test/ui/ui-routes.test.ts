@@ -45,7 +45,12 @@ describe('the UI routes', () => {
   });
 
   it('answer a missing or crafted asset name with a 404, not the page', async () => {
-    for (const url of ['/ui/nope.js', '/ui/..%2fpackage.json', '/ui/%2e%2e%2fpackage.json', '/ui/index.html']) {
+    for (const url of [
+      '/ui/nope.js',
+      '/ui/..%2fpackage.json',
+      '/ui/%2e%2e%2fpackage.json',
+      '/ui/index.html',
+    ]) {
       const response = await get(url);
       expect(response.statusCode, url).toBe(404);
       expect(response.body, url).not.toContain('<!doctype html>');
@@ -79,7 +84,8 @@ describe('uiRoutes', () => {
     // Inside the repository (under the ignored .tmp/) so the bundler finds node_modules.
     const uiDir = path.join(ROOT, '.tmp', `ui-build-${process.pid}-${Date.now()}`);
     mkdirSync(uiDir, { recursive: true });
-    for (const part of ['src', 'public', 'index.html']) cpSync(path.join(ROOT, 'ui', part), path.join(uiDir, part), { recursive: true });
+    for (const part of ['src', 'public', 'index.html'])
+      cpSync(path.join(ROOT, 'ui', part), path.join(uiDir, part), { recursive: true });
     const app = Fastify();
     try {
       await app.register(uiRoutes({ uiDir }));

@@ -63,7 +63,8 @@ async function openPage(): Promise<{ page: Page; errors: string[] }> {
   page.on('pageerror', (error) => errors.push(String(error)));
   page.on('console', (message) => {
     // The browser logs every 4xx answer too; the 422s of validation are expected and shown on the page.
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) errors.push(message.text());
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
+      errors.push(message.text());
   });
   return { page, errors };
 }
@@ -119,20 +120,31 @@ describe('the web UI', () => {
     );
 
     const seen: { task: string; state: string; stroke: string }[] = await page.evaluate(
-      () => (window as unknown as { nodeStates: { task: string; state: string; stroke: string }[] }).nodeStates,
+      () =>
+        (window as unknown as { nodeStates: { task: string; state: string; stroke: string }[] }).nodeStates,
     );
     const firstSuccess = (task: string) => seen.findIndex((s) => s.task === task && s.state === 'successful');
     expect(firstSuccess('noop_01')).toBeGreaterThanOrEqual(0);
     expect(firstSuccess('noop_02')).toBeGreaterThanOrEqual(0);
-    expect(firstSuccess('noop_03')).toBeGreaterThan(Math.max(firstSuccess('noop_01'), firstSuccess('noop_02')));
+    expect(firstSuccess('noop_03')).toBeGreaterThan(
+      Math.max(firstSuccess('noop_01'), firstSuccess('noop_02')),
+    );
     // noop_03 was on screen, not yet green, after both of its upstream tasks had turned green: followed live.
     const thirdAfterOthers = seen.slice(Math.max(firstSuccess('noop_01'), firstSuccess('noop_02')) + 1);
-    expect(thirdAfterOthers.some((s) => s.task === 'noop_03' && ['created', 'running'].includes(s.state))).toBe(true);
+    expect(
+      thirdAfterOthers.some((s) => s.task === 'noop_03' && ['created', 'running'].includes(s.state)),
+    ).toBe(true);
     expect(seen.filter((s) => s.state === 'successful').every((s) => s.stroke === SUCCESS_COLOUR)).toBe(true);
-    expect(seen.find((s) => s.task === 'noop_03' && s.state !== 'successful')?.stroke).toMatch(/^#[0-9a-f]{6}$/);
-    expect(seen.find((s) => s.task === 'noop_03' && s.state !== 'successful')?.stroke).not.toBe(SUCCESS_COLOUR);
+    expect(seen.find((s) => s.task === 'noop_03' && s.state !== 'successful')?.stroke).toMatch(
+      /^#[0-9a-f]{6}$/,
+    );
+    expect(seen.find((s) => s.task === 'noop_03' && s.state !== 'successful')?.stroke).not.toBe(
+      SUCCESS_COLOUR,
+    );
     const box = page.locator('svg.dag .dag-node[data-task="noop_03"] .dag-node-box');
-    await expect.poll(() => box.evaluate((element) => getComputedStyle(element).stroke), WAIT).toBe('rgb(21, 128, 61)');
+    await expect
+      .poll(() => box.evaluate((element) => getComputedStyle(element).stroke), WAIT)
+      .toBe('rgb(21, 128, 61)');
 
     // The task opens from the keyboard, with its inputs and its log.
     await page.focus('svg.dag .dag-node[data-task="noop_03"]');
@@ -140,15 +152,19 @@ describe('the web UI', () => {
     const panel = page.locator('[data-task-panel="noop_03"]');
     await expect.poll(() => panel.locator('.log').textContent(), WAIT).toContain('generated random number');
     expect(await panel.locator('.log').textContent()).toContain('runtime_delay is 1 s');
-    expect(await panel.locator('table[aria-label="Inputs of noop_03"]').textContent()).toContain('runtime_delay');
+    expect(await panel.locator('table[aria-label="Inputs of noop_03"]').textContent()).toContain(
+      'runtime_delay',
+    );
     expect(page.url()).toContain('task=noop_03');
     await page.screenshot({ path: path.join(SHOTS, 'ui-request.png'), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: path.join(SHOTS, 'ui-request-narrow.png'), fullPage: true });
+    await page.setViewportSize({ width: 1360, height: 900 });
 
     await page.click('nav.nav a:has-text("Requests")');
     const row = page.locator(`tr[data-uuid="${uuid}"]`);
     await expect.poll(() => row.locator('.badge').textContent(), WAIT).toBe('successful');
     expect(await row.textContent()).toContain('noop_template_run');
-    await page.screenshot({ path: path.join(SHOTS, 'ui-list.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -170,10 +186,16 @@ describe('the web UI', () => {
     const dialog = page.locator('dialog[open]');
     await expect.poll(() => dialog.locator('h2').textContent(), WAIT).toContain('Cancel request');
     await dialog.locator('[data-testid="dialog-confirm"]').click();
-    await page.waitForFunction(() => document.querySelector('h1 .badge')?.textContent === 'canceled', undefined, {
-      timeout: 15_000,
-    });
-    expect(await page.locator('svg.dag .dag-node[data-task="noop_03"]').getAttribute('data-state')).toBe('canceled');
+    await page.waitForFunction(
+      () => document.querySelector('h1 .badge')?.textContent === 'canceled',
+      undefined,
+      {
+        timeout: 15_000,
+      },
+    );
+    expect(await page.locator('svg.dag .dag-node[data-task="noop_03"]').getAttribute('data-state')).toBe(
+      'canceled',
+    );
     expect(await page.locator('.actions button:has-text("Cancel")').isDisabled()).toBe(true);
     expect((await call(o3, 'GET', `/api/v1/workflow/${submitted.body.uuid}`)).body.status).toBe('canceled');
     expect(errors).toEqual([]);
@@ -187,26 +209,71 @@ describe('the web UI', () => {
       workflow: {
         meta: { ref: `ui-secret-${Date.now()}`, template: 'awx_job_template_run' },
         // Port 9 on loopback refuses at once: the task fails fast, with the token in its inputs.
-        vars: { workflow: { input: { awx_url: 'http://127.0.0.1:9', awx_token: secret, job_template_id: 7, extra_vars: {} } } },
+        vars: {
+          workflow: {
+            input: { awx_url: 'http://127.0.0.1:9', awx_token: secret, job_template_id: 7, extra_vars: {} },
+          },
+        },
       },
     });
     expect(submitted.status).toBe(201);
     const { page } = await openPage();
     const bodies: string[] = [];
     page.on('response', (response) => {
-      if (response.url().includes('/api/')) void response.text().then((text) => bodies.push(text), () => {});
+      if (response.url().includes('/api/'))
+        void response.text().then(
+          (text) => bodies.push(text),
+          () => {},
+        );
     });
-    console.time('secret'); await page.goto(`${o3.url}/requests/${submitted.body.uuid}?task=launch_job_template`);console.timeLog('secret');
+    await page.goto(`${o3.url}/requests/${submitted.body.uuid}?task=launch_job_template`);
     const inputs = page.locator('table[aria-label="Inputs of launch_job_template"]');
     await expect.poll(() => inputs.textContent(), WAIT).toContain('awx_token');
-    expect(await inputs.textContent()).toContain('***');console.timeLog('secret');
+    expect(await inputs.textContent()).toContain('***');
     await page.click('.actions button:has-text("Revise")');
     await expect.poll(() => page.inputValue('#revise-body'), WAIT).toContain('"vars"');
     expect(await page.textContent('dialog[open]')).toContain('awx_token');
     expect(await page.content()).not.toContain(secret);
     expect(await page.inputValue('#revise-body')).not.toContain(secret);
-    expect(bodies.join('\n')).not.toContain(secret);console.timeLog('secret');
-    await page.close();console.timeLog('secret');
-    await call(o3, 'POST', `/api/v1/workflow/${submitted.body.uuid}/cancel`);
+    expect(bodies.join('\n')).not.toContain(secret);
+    await page.close();
+  });
+
+  it('lists the requests live, filtered by status and found by exact ref', async () => {
+    const { page, errors } = await openPage();
+    await page.goto(o3.url);
+    await page.waitForSelector('table[aria-label="Requests"] tbody tr');
+    const rows = page.locator('table[aria-label="Requests"] tbody tr');
+    const before = await rows.count();
+    expect(before).toBeGreaterThanOrEqual(3);
+
+    // A request submitted elsewhere shows up without a reload.
+    const ref = `ui-list-${Date.now()}`;
+    const submitted = await call(o3, 'POST', '/api/v1/workflow/submit', {
+      schema_version: 2,
+      workflow: {
+        meta: { ref, name: 'appears live', template: 'noop_template_run' },
+        vars: { workflow: { input: { delay: 0, global_delay: 600 } } },
+      },
+    });
+    await page.waitForSelector(`tr[data-uuid="${submitted.body.uuid}"]`);
+    await page.screenshot({ path: path.join(SHOTS, 'ui-list.png'), fullPage: true });
+
+    await page.selectOption('#filter-status', 'canceled');
+    await expect.poll(() => rows.locator('.badge').allTextContents(), WAIT).toEqual(['canceled']);
+    expect(page.url()).toContain('status=canceled');
+
+    await page.selectOption('#filter-status', '');
+    await page.fill('#filter-q', ref);
+    await page.press('#filter-q', 'Enter');
+    await expect.poll(() => rows.count(), WAIT).toBe(1);
+    expect(await rows.first().getAttribute('data-uuid')).toBe(submitted.body.uuid);
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.click('button:has-text("Clear filters")');
+    await expect.poll(() => rows.count(), WAIT).toBe(before + 1);
+    await page.screenshot({ path: path.join(SHOTS, 'ui-list-narrow.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
   });
 });

@@ -136,4 +136,32 @@ describe('the engine', () => {
     expect(logs.body).toContain('using token ***');
     expect(detail.json().tasks[0].inputs.secret_token).toBe('***');
   });
+
+  it('bounds running tasks by O3_MAX_CONCURRENT_TASKS, and a cancel frees the slots of tasks that waited for one', async () => {
+    const limited = await startTestServer({
+      taskDirs: [path.join(fixtures, 'tasks')],
+      templateDirs: [path.join(fixtures, 'templates')],
+      env: { O3_MAX_CONCURRENT_TASKS: '1' },
+    });
+    try {
+      const submitTo = async (body: object) =>
+        (await limited.app.inject({ method: 'POST', url: '/api/v1/workflow/submit', payload: body })).json()
+          .uuid as string;
+      const first = await submitTo(request('single', { delay_ms: 60_000 }));
+      const second = await submitTo(request('single', { delay_ms: 60_000 }));
+      const state = async (uuid: string) =>
+        taskOf((await limited.app.inject({ method: 'GET', url: `/api/v1/workflow/${uuid}` })).json(), 'only')
+          .state;
+      await waitFor(async () => ((await state(first)) === 'running' ? true : undefined));
+      expect(await state(second)).toBe('pending');
+      for (const uuid of [second, first])
+        await limited.app.inject({ method: 'POST', url: `/api/v1/workflow/${uuid}/cancel` });
+      expect((await waitForEnd(limited, second)).status).toBe('canceled');
+      expect((await waitForEnd(limited, first)).status).toBe('canceled');
+      const third = await waitForEnd(limited, await submitTo(request('single', {})));
+      expect(third.status).toBe('successful');
+    } finally {
+      await limited.close();
+    }
+  });
 });

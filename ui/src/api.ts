@@ -54,7 +54,11 @@ async function call<T>(
     });
   } catch (error) {
     if (signal?.aborted) throw error;
-    throw new ApiError(0, 'unreachable', 'The O3 server did not answer. Check that it is running and reachable.');
+    throw new ApiError(
+      0,
+      'unreachable',
+      'The O3 server did not answer. Check that it is running and reachable.',
+    );
   }
   const parsed = await parseBody(response);
   if (response.ok || accept.includes(response.status)) return { status: response.status, body: parsed as T };
@@ -76,7 +80,12 @@ export function toApiError(status: number, body: unknown): ApiError {
   const error = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | null)?.error;
   if (error && typeof error.message === 'string') {
     const details = Array.isArray(error.details) ? (error.details as ErrorDetail[]) : [];
-    return new ApiError(status, typeof error.code === 'string' ? error.code : `http_${status}`, error.message, details);
+    return new ApiError(
+      status,
+      typeof error.code === 'string' ? error.code : `http_${status}`,
+      error.message,
+      details,
+    );
   }
   const text = typeof body === 'string' && body.length < 300 ? `: ${body}` : '';
   return new ApiError(status, `http_${status}`, `The server answered HTTP ${status}${text}`);

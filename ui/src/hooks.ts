@@ -14,7 +14,11 @@ export interface Loaded<T> {
  * while the page is visible. Answers that arrive after a newer load started are dropped, so a slow
  * old answer never overwrites a newer one.
  */
-export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, key: string, refreshMs?: number): Loaded<T> {
+export function useLoad<T>(
+  load: (signal: AbortSignal) => Promise<T>,
+  key: string,
+  refreshMs?: number,
+): Loaded<T> {
   const [state, setState] = useState<{ data?: T; error?: unknown; loading: boolean; key: string }>({
     loading: true,
     key,

@@ -55,7 +55,8 @@ export function interceptLinks(root: HTMLElement): void {
     const anchor = (event.target as Element | null)?.closest('a');
     if (!anchor || anchor.target || anchor.hasAttribute('download')) return;
     const url = new URL(anchor.href, window.location.href);
-    if (url.origin !== window.location.origin || url.pathname.startsWith('/api/') || url.pathname === '/docs') return;
+    if (url.origin !== window.location.origin || url.pathname.startsWith('/api/') || url.pathname === '/docs')
+      return;
     event.preventDefault();
     navigate(`${url.pathname}${url.search}${url.hash}`);
   });

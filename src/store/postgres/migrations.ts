@@ -187,10 +187,10 @@ const SAVE_REVISIONS = `
         "endedAt", error, coalesce(warnings, '[]'), version
       FROM x WHERE version = 1
       ON CONFLICT DO NOTHING RETURNING request_uuid || '/' || revision AS k),
+    -- reason, payload, template and warnings are fixed when a revision is added.
     upd AS (
-      UPDATE revisions r SET reason = x.reason, payload = x.payload, template = x.template,
-        status = x.status, started_at = x."startedAt", ended_at = x."endedAt", error = x.error,
-        warnings = coalesce(x.warnings, '[]'), version = x.version
+      UPDATE revisions r SET status = x.status, started_at = x."startedAt", ended_at = x."endedAt",
+        error = x.error, version = x.version
       FROM x WHERE x.version > 1 AND r.request_uuid = x."requestUuid" AND r.revision = x.revision
         AND r.version = x.version - 1
       RETURNING r.request_uuid || '/' || r.revision AS k)

@@ -126,7 +126,7 @@ class PostgresStore implements Store {
 
   async commit(changes: ChangeSet, options?: CommitOptions): Promise<void> {
     const requests = jsonArray(changes.requests);
-    const revisions = jsonArray(changes.revisions);
+    const revisions = jsonArray(changes.revisions?.map(revisionSave));
     const taskRuns = jsonArray(changes.taskRuns);
     const logs = jsonArray(changes.logs);
     if (requests === null && revisions === null && taskRuns === null && logs === null) return;
@@ -311,6 +311,16 @@ function toJson(value: unknown): string {
 /** JSON of a list of records, or null when there is none (the function then skips that kind). */
 function jsonArray(records: readonly unknown[] | undefined): string | null {
   return records === undefined || records.length === 0 ? null : toJson(records);
+}
+
+/**
+ * What a revision save sends: all of a new revision, else only what a save may change (status,
+ * times, error), so the payload and template are not shipped again with every save.
+ */
+function revisionSave(r: RevisionRecord): Partial<RevisionRecord> {
+  if (r.version === 1) return r;
+  const { requestUuid, revision, status, startedAt, endedAt, error, version } = r;
+  return { requestUuid, revision, status, startedAt, endedAt, error, version };
 }
 
 /** The uuids of every request a change set touches, for fencing. */

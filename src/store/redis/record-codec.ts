@@ -2,8 +2,8 @@
  * Records to script arguments and back (the key layout is described in scripts.ts). Scripts never
  * decode JSON: the fields they index or change are separate arguments and hash fields, and
  * everything else travels as one JSON text they store untouched. A revision or task run is split
- * into identity fields (written once, by the insert) and the rest (written by every save), which is
- * how a save never changes identity fields.
+ * into the fields fixed at insert (identity, and a revision's payload) and the rest (written by every
+ * save), which is how a save never changes them.
  */
 import type {
   LogLine,
@@ -93,11 +93,16 @@ function pairs(flat: string[]): Record<string, string> {
   return h;
 }
 
-/** The 5 script arguments of a revision, in the order take_revision reads them. */
+/**
+ * The 5 script arguments of a revision, in the order take_revision reads them. Besides identity,
+ * reason, payload, template and warnings are fixed when a revision is added: only the insert
+ * writes them, and a save sends and writes only status, times and error.
+ */
 export function revisionArgs(r: RevisionRecord): string[] {
-  const { requestUuid, revision, createdAt, ...rest } = r;
-  const identity = r.version === 1 ? JSON.stringify({ requestUuid, revision, createdAt }) : '';
-  return [requestUuid, String(revision), String(r.version), identity, JSON.stringify(rest)];
+  const { status, startedAt, endedAt, error, version, ...fixed } = r;
+  const inserted = version === 1 ? JSON.stringify(fixed) : '';
+  const saved = JSON.stringify({ status, startedAt, endedAt, error, version });
+  return [r.requestUuid, String(r.revision), String(version), inserted, saved];
 }
 
 /** The 6 script arguments of a task run, in the order take_run reads them. */

@@ -14,9 +14,10 @@
  *                     score 0, so lexicographic order is (createdAt, uuid) and a cursor is a member
  *   P unfinished      the same members, of pending/running/canceling requests (claims)
  *   P due             sorted set uuid by scheduledAt, of scheduled requests
- *   P rev:UUID:N      hash of a revision: v, i (JSON of identity fields), m (JSON of the others)
+ *   P rev:UUID:N      hash of a revision: v, i (JSON of the fields fixed when it is added),
+ *                     m (JSON of those a save changes: status, times, error, version)
  *   P revs:UUID       sorted set of a request's revision numbers
- *   P run:UUID        hash of a task run: v, i, m as for revisions
+ *   P run:UUID        hash of a task run: v, i (JSON of identity fields), m (JSON of the others)
  *   P runs:UUID:N     list of the task run uuids of a revision, in creation order
  *   P log:UUID        list of a request's log lines (JSON); a line's seq is its position from 1
  *   P tlog:UUID:TASK  sorted set of the seqs of one task run's lines

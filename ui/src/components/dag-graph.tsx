@@ -40,6 +40,7 @@ interface Placement {
 
 const NODE_HEIGHT = 56;
 const MAX_TITLE = 30;
+const LONGEST_STATE = 'successful'.length;
 
 /** The graph. */
 export function DagGraph(props: {
@@ -53,12 +54,15 @@ export function DagGraph(props: {
   const markerId = `arrow-${useId()}`;
   const [box, width] = useWidth();
   // Layout depends on the shape only, so state changes recolour without moving anything.
-  const shape = JSON.stringify([nodes.map((n) => [n.id, n.title, n.subtitle.length]), edges]);
+  const shape = JSON.stringify([nodes.map((n) => [n.id, n.title, n.subtitle, n.state === undefined]), edges]);
   const across = useMemo(() => place(nodes, edges, 'LR'), [shape]);
   // Too wide for the screen (a phone): top to bottom reads better than scrolling sideways.
   const direction = width > 0 && across.width > width ? 'TB' : 'LR';
   const down = useMemo(() => (direction === 'TB' ? place(nodes, edges, 'TB') : null), [shape, direction]);
   const placement = down ?? across;
+  // A little too wide still: shrink it to fit; much too wide: keep the text readable and scroll.
+  const fit = width > 0 && placement.width > width ? width / placement.width : 1;
+  const scale = fit >= 0.7 ? fit : 1;
   if (nodes.length === 0) return <p class="muted">This graph has no tasks.</p>;
   const stateOf = new Map(nodes.map((node) => [node.id, node.state]));
 
@@ -68,12 +72,20 @@ export function DagGraph(props: {
         class="dag"
         role="group"
         aria-label={label}
-        width={placement.width}
-        height={placement.height}
+        width={Math.floor(placement.width * scale)}
+        height={Math.floor(placement.height * scale)}
         viewBox={`0 0 ${placement.width} ${placement.height}`}
       >
         <defs>
-          <marker id={markerId} viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto">
+          <marker
+            id={markerId}
+            viewBox="0 0 10 10"
+            refX="9"
+            refY="5"
+            markerWidth="7"
+            markerHeight="7"
+            orient="auto"
+          >
             <path d="M0,0 L10,5 L0,10 z" class="dag-arrow" />
           </marker>
         </defs>
@@ -97,7 +109,12 @@ export function DagGraph(props: {
   );
 }
 
-function NodeBox(props: { node: DagNode; at: PlacedNode; selected: boolean; onSelect?: (id: string) => void }) {
+function NodeBox(props: {
+  node: DagNode;
+  at: PlacedNode;
+  selected: boolean;
+  onSelect?: (id: string) => void;
+}) {
   const { node, at, selected, onSelect } = props;
   const select = onSelect ? () => onSelect(node.id) : undefined;
   const title = node.title.length > MAX_TITLE ? `${node.title.slice(0, MAX_TITLE - 1)}…` : node.title;
@@ -149,17 +166,28 @@ function useWidth(): [{ current: HTMLDivElement | null }, number] {
 
 function nodeWidth(node: DagNode): number {
   const title = Math.min(node.title.length, MAX_TITLE) * 7.6;
-  const subtitle = (node.subtitle.length + (node.state ? node.state.length + 3 : 0)) * 6.4;
+  // Room for the longest state, so a node keeps its size (and the layout its shape) as states change.
+  const subtitle = (node.subtitle.length + (node.state === undefined ? 0 : LONGEST_STATE + 3)) * 6.4;
   return Math.round(Math.min(300, Math.max(150, Math.max(title, subtitle) + 48)));
 }
 
 function place(nodes: DagNode[], edges: DagEdge[], rankdir: 'LR' | 'TB'): Placement {
   const graph = new Graph();
-  graph.setGraph({ rankdir, nodesep: rankdir === 'LR' ? 18 : 24, ranksep: rankdir === 'LR' ? 56 : 40, marginx: 6, marginy: 6 });
+  graph.setGraph({
+    rankdir,
+    nodesep: rankdir === 'LR' ? 18 : 24,
+    ranksep: rankdir === 'LR' ? 56 : 40,
+    marginx: 6,
+    marginy: 6,
+  });
   graph.setDefaultEdgeLabel(() => ({}));
   const ids = new Set(nodes.map((node) => node.id));
   for (const node of nodes) graph.setNode(node.id, { width: nodeWidth(node), height: NODE_HEIGHT });
-  for (const edge of edges) if (ids.has(edge.from) && ids.has(edge.to)) graph.setEdge(edge.from, edge.to);
+  // dagre tends to put the source of the last edge added first; adding them in reverse keeps
+  // siblings in template order (noop_01 above noop_02) where the layout allows it.
+  for (const edge of [...edges].reverse()) {
+    if (ids.has(edge.from) && ids.has(edge.to)) graph.setEdge(edge.from, edge.to);
+  }
   layout(graph);
   const placed = new Map<string, PlacedNode>();
   for (const id of graph.nodes()) {

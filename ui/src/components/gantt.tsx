@@ -14,7 +14,11 @@ export interface GanttRow {
 const STEPS_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400];
 
 /** The chart; the bars of running tasks grow every second. */
-export function Gantt(props: { rows: GanttRow[]; selected?: string | null; onSelect?: (id: string) => void }) {
+export function Gantt(props: {
+  rows: GanttRow[];
+  selected?: string | null;
+  onSelect?: (id: string) => void;
+}) {
   const { rows, selected, onSelect } = props;
   const now = useNow(rows.some((row) => row.start && !row.end && isTaskActive(row.state)));
   const starts = rows.flatMap((row) => (row.start ? [Date.parse(row.start)] : []));
@@ -44,7 +48,12 @@ export function Gantt(props: { rows: GanttRow[]; selected?: string | null; onSel
         const duration = elapsed(row.start, row.end, now);
         const left = row.start ? Date.parse(row.start) - t0 : 0;
         return (
-          <div key={row.id} class={`gantt-row${selected === row.id ? ' is-selected' : ''}`} role="row" data-task={row.id}>
+          <div
+            key={row.id}
+            class={`gantt-row${selected === row.id ? ' is-selected' : ''}`}
+            role="row"
+            data-task={row.id}
+          >
             <span class="gantt-label" role="rowheader">
               {onSelect ? (
                 <button type="button" class="link-button" onClick={() => onSelect(row.id)}>

@@ -3,7 +3,15 @@ import { formatValue } from '../format.js';
 import { containsMask } from '../lib/revise-prefill.js';
 
 /** The table, or `empty` when there is nothing to show. */
-export function ValuesTable({ values, empty, label }: { values: Record<string, unknown> | null; empty: string; label: string }) {
+export function ValuesTable({
+  values,
+  empty,
+  label,
+}: {
+  values: Record<string, unknown> | null;
+  empty: string;
+  label: string;
+}) {
   const entries = Object.entries(values ?? {});
   if (entries.length === 0) return <p class="muted small">{empty}</p>;
   return (

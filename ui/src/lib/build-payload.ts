@@ -30,7 +30,8 @@ export function buildPayload(
   options: { leaveOutSecrets?: boolean } = {},
 ): BuiltPayload {
   const problems = new Map<string, string[]>();
-  const problem = (field: string, message: string) => problems.set(field, [...(problems.get(field) ?? []), message]);
+  const problem = (field: string, message: string) =>
+    problems.set(field, [...(problems.get(field) ?? []), message]);
   const vars: Record<string, unknown> = {};
   for (const input of inputs) {
     if (options.leaveOutSecrets && input.secret) continue;
@@ -38,7 +39,8 @@ export function buildPayload(
     if (parsed.error !== undefined) problem(`input:${input.name}`, `${input.name} ${parsed.error}`);
     else if (parsed.value !== undefined) vars[input.name] = parsed.value;
   }
-  if (values.ref.trim() === '') problem('ref', 'A ref is required: it makes a repeated submission return the same request.');
+  if (values.ref.trim() === '')
+    problem('ref', 'A ref is required: it makes a repeated submission return the same request.');
   let schedule = { when: 'now', start: '' };
   if (values.when === 'at') {
     const start = localDateTimeToIso(values.at);

@@ -21,7 +21,8 @@ export function pointerSegments(pointer: string): string[] {
 /** The form field a pointer names, or null when it is about the request as a whole. */
 export function fieldOfPointer(pointer: string, inputNames: ReadonlySet<string>): string | null {
   const [first, second, third, fourth, fifth] = pointerSegments(pointer);
-  if (first === 'workflow' && second === 'meta' && third !== undefined && META_FIELDS.has(third)) return third;
+  if (first === 'workflow' && second === 'meta' && third !== undefined && META_FIELDS.has(third))
+    return third;
   if (first === 'workflow' && second === 'schedule') return 'schedule';
   if (first === 'workflow' && second === 'vars' && fourth === 'input' && fifth !== undefined) {
     return inputNames.has(fifth) ? `input:${fifth}` : null;

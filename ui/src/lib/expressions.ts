@@ -27,5 +27,7 @@ export function exactWorkflowInput(value: unknown): string | undefined {
 
 /** True when a value holds an expression of any kind (so it is not a literal default). */
 export function hasExpression(value: unknown): boolean {
-  return JSON.stringify(value ?? null).replaceAll('$${', '').includes('${');
+  return JSON.stringify(value ?? null)
+    .replaceAll('$${', '')
+    .includes('${');
 }

@@ -65,7 +65,10 @@ export function revisePrefill(document: TemplateDocument, runs: readonly TaskRun
     }
   }
   const omitted = [...new Set([...masked, ...[...unknown].filter((name) => !values.has(name))])].sort();
-  return { body: { vars: { workflow: { input: common } }, tasks: perTask, schedule: { when: 'now', start: '' } }, omitted };
+  return {
+    body: { vars: { workflow: { input: common } }, tasks: perTask, schedule: { when: 'now', start: '' } },
+    omitted,
+  };
 }
 
 /** True when a value holds the mask anywhere (the API also masks secrets inside longer text). */

@@ -125,6 +125,8 @@ function parseJson(text: string, type: string): { value?: unknown; error?: strin
     }
     return { value };
   } catch {
-    return { error: `must be JSON (${type === 'array' ? '[…]' : type === 'object' ? '{…}' : 'a JSON value'})` };
+    return {
+      error: `must be JSON (${type === 'array' ? '[…]' : type === 'object' ? '{…}' : 'a JSON value'})`,
+    };
   }
 }

@@ -38,10 +38,19 @@ export function RequestPage({ uuid, query }: { uuid: string; query: URLSearchPar
         </EmptyState>
       );
     }
-    return error ? <ErrorBox error={error} title="The request could not be loaded" /> : <p class="muted loading">Loading…</p>;
+    return error ? (
+      <ErrorBox error={error} title="The request could not be loaded" />
+    ) : (
+      <p class="muted loading">Loading…</p>
+    );
   }
 
-  const nodes = tasks.map((task) => ({ id: task.ref_name, title: task.ref_name, subtitle: task.class, state: task.state }));
+  const nodes = tasks.map((task) => ({
+    id: task.ref_name,
+    title: task.ref_name,
+    subtitle: task.class,
+    state: task.state,
+  }));
   const edges = tasks.flatMap((task) => task.depends_on.map((from) => ({ from, to: task.ref_name })));
   const shownStatus = status ?? detail.status;
 
@@ -59,8 +68,10 @@ export function RequestPage({ uuid, query }: { uuid: string; query: URLSearchPar
         </div>
         <RequestActions detail={detail} status={shownStatus} tasks={tasks} onChanged={followed.refresh} />
       </div>
-      {error !== undefined && <ErrorBox error={error} title="The last refresh failed; the page may be out of date" />}
-      <RequestFacts detail={detail} status={shownStatus} />
+      {error !== undefined && (
+        <ErrorBox error={error} title="The last refresh failed; the page may be out of date" />
+      )}
+      <RequestFacts detail={detail} />
       {detail.error && (
         <div class="callout callout-error" role="status">
           <p class="callout-title">Why it {shownStatus === 'canceled' ? 'stopped' : 'failed'}</p>
@@ -100,7 +111,12 @@ export function RequestPage({ uuid, query }: { uuid: string; query: URLSearchPar
               <h2 id="timeline-title">Timeline</h2>
             </div>
             <Gantt
-              rows={tasks.map((task) => ({ id: task.ref_name, state: task.state, start: task.started_at, end: task.ended_at }))}
+              rows={tasks.map((task) => ({
+                id: task.ref_name,
+                state: task.state,
+                start: task.started_at,
+                end: task.ended_at,
+              }))}
               selected={selectedRef}
               onSelect={select}
             />
@@ -108,13 +124,18 @@ export function RequestPage({ uuid, query }: { uuid: string; query: URLSearchPar
         </div>
         <aside class="request-side" aria-label="Selected task">
           {selected ? (
-            <TaskPanel key={selected.ref_name} requestUuid={uuid} task={selected} onClose={() => setQuery({ task: undefined })} />
+            <TaskPanel
+              key={selected.ref_name}
+              requestUuid={uuid}
+              task={selected}
+              onClose={() => setQuery({ task: undefined })}
+            />
           ) : (
             <section class="card card-quiet">
               <h2>Task details</h2>
               <p class="muted">
-                Select a task in the graph or the timeline (or Tab to it and press Enter) to see its resolved inputs,
-                outputs, error and log.
+                Select a task in the graph or the timeline (or Tab to it and press Enter) to see its resolved
+                inputs, outputs, error and log.
               </p>
             </section>
           )}
@@ -137,7 +158,7 @@ export function RequestPage({ uuid, query }: { uuid: string; query: URLSearchPar
   );
 }
 
-function RequestFacts({ detail, status }: { detail: RequestDetail; status: string }) {
+function RequestFacts({ detail }: { detail: RequestDetail }) {
   const duration = elapsed(detail.created_at, detail.ended_at);
   return (
     <dl class="facts">
@@ -150,7 +171,9 @@ function RequestFacts({ detail, status }: { detail: RequestDetail; status: strin
       <div>
         <dt>Template</dt>
         <dd>
-          <a href={`/templates/${encodeURIComponent(detail.template.ref_name)}?version=${detail.template.schema_version}`}>
+          <a
+            href={`/templates/${encodeURIComponent(detail.template.ref_name)}?version=${detail.template.schema_version}`}
+          >
             {detail.template.ref_name}
           </a>{' '}
           <span class="muted">v{detail.template.schema_version}</span>

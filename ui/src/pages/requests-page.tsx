@@ -32,11 +32,17 @@ export function RequestsPage({ query }: { query: URLSearchParams }) {
   };
   const filterKey = JSON.stringify(filters);
   // Cursors of the pages before the shown one, so Previous can go back; reset with the filters.
-  const [trail, setTrail] = useState<{ key: string; cursors: (string | null)[] }>({ key: filterKey, cursors: [null] });
+  const [trail, setTrail] = useState<{ key: string; cursors: (string | null)[] }>({
+    key: filterKey,
+    cursors: [null],
+  });
   const cursors = trail.key === filterKey ? trail.cursors : [null];
   const cursor = cursors[cursors.length - 1] ?? null;
   const page = useLoad((signal) => fetchPage(filters, cursor, signal), `${filterKey}|${cursor}`, REFRESH_MS);
-  const templates = useLoad((signal) => apiGet<{ templates: TemplateSummary[] }>('/templates', signal), 'templates');
+  const templates = useLoad(
+    (signal) => apiGet<{ templates: TemplateSummary[] }>('/templates', signal),
+    'templates',
+  );
   const filtered = filters.status !== '' || filters.template !== '' || filters.q !== '';
 
   return (
@@ -51,7 +57,9 @@ export function RequestsPage({ query }: { query: URLSearchParams }) {
       {page.error !== undefined && (
         <ErrorBox
           error={page.error}
-          title={page.data ? 'Live updates paused: the last refresh failed' : 'The requests could not be loaded'}
+          title={
+            page.data ? 'Live updates paused: the last refresh failed' : 'The requests could not be loaded'
+          }
         />
       )}
       {page.data && page.data.items.length === 0 && cursor === null ? (
@@ -65,8 +73,8 @@ export function RequestsPage({ query }: { query: URLSearchParams }) {
         ) : (
           <EmptyState title="No requests yet">
             <p>
-              Requests appear here once submitted. <a href="/submit">Submit a request</a> from a template, or post
-              one to <code>/api/v1/workflow/submit</code>.
+              Requests appear here once submitted. <a href="/submit">Submit a request</a> from a template, or
+              post one to <code>/api/v1/workflow/submit</code>.
             </p>
           </EmptyState>
         )
@@ -83,13 +91,16 @@ export function RequestsPage({ query }: { query: URLSearchParams }) {
               ← Newer
             </button>
             <span class="muted small">
-              Page {cursors.length} · {page.data.items.length} request{page.data.items.length === 1 ? '' : 's'}
+              Page {cursors.length} · {page.data.items.length} request
+              {page.data.items.length === 1 ? '' : 's'}
             </span>
             <button
               type="button"
               class="button"
               disabled={!page.data.next_cursor}
-              onClick={() => setTrail({ key: filterKey, cursors: [...cursors, page.data?.next_cursor ?? null] })}
+              onClick={() =>
+                setTrail({ key: filterKey, cursors: [...cursors, page.data?.next_cursor ?? null] })
+              }
             >
               Older →
             </button>
@@ -132,7 +143,11 @@ function FilterBar({ filters, templates }: { filters: Filters; templates: Templa
       </div>
       <div class="field">
         <label for="filter-status">Status</label>
-        <select id="filter-status" value={filters.status} onChange={(e) => setQuery({ status: e.currentTarget.value })}>
+        <select
+          id="filter-status"
+          value={filters.status}
+          onChange={(e) => setQuery({ status: e.currentTarget.value })}
+        >
           <option value="">Any status</option>
           {REQUEST_STATUSES.map((status) => (
             <option key={status} value={status}>
@@ -204,7 +219,9 @@ function RequestTable({ items }: { items: RequestSummary[] }) {
                 {item.name && <div class="muted small">{item.name}</div>}
               </td>
               <td data-label="Template">
-                <a href={`/templates/${encodeURIComponent(item.template.ref_name)}`}>{item.template.ref_name}</a>
+                <a href={`/templates/${encodeURIComponent(item.template.ref_name)}`}>
+                  {item.template.ref_name}
+                </a>
                 <span class="muted small"> v{item.template.schema_version}</span>
               </td>
               <td data-label="Trace ID">
@@ -224,7 +241,9 @@ function RequestTable({ items }: { items: RequestSummary[] }) {
               <td data-label="Ended">
                 <time dateTime={item.ended_at ?? undefined}>{formatTime(item.ended_at)}</time>
                 {item.ended_at && item.created_at && (
-                  <div class="muted small">after {formatDuration(elapsed(item.created_at, item.ended_at) ?? 0)}</div>
+                  <div class="muted small">
+                    after {formatDuration(elapsed(item.created_at, item.ended_at) ?? 0)}
+                  </div>
                 )}
               </td>
             </tr>
@@ -240,7 +259,10 @@ async function fetchPage(filters: Filters, cursor: string | null, signal: AbortS
   if (filters.status) base.set('status', filters.status);
   if (filters.template) base.set('template', filters.template);
   const list = (extra: Record<string, string>) =>
-    apiGet<RequestPage>(`/workflow?${new URLSearchParams({ ...Object.fromEntries(base), ...extra })}`, signal);
+    apiGet<RequestPage>(
+      `/workflow?${new URLSearchParams({ ...Object.fromEntries(base), ...extra })}`,
+      signal,
+    );
   if (!filters.q) return list(cursor ? { cursor } : {});
   // One box finds both: the request with that ref (refs are unique) and those sharing that trace_id.
   const [byRef, byTrace] = await Promise.all([
@@ -248,6 +270,8 @@ async function fetchPage(filters: Filters, cursor: string | null, signal: AbortS
     list({ trace_id: filters.q, ...(cursor ? { cursor } : {}) }),
   ]);
   const seen = new Set<string>();
-  const items = [...byRef.items, ...byTrace.items].filter((item) => !seen.has(item.uuid) && seen.add(item.uuid));
+  const items = [...byRef.items, ...byTrace.items].filter(
+    (item) => !seen.has(item.uuid) && seen.add(item.uuid),
+  );
   return { items, next_cursor: byTrace.next_cursor };
 }

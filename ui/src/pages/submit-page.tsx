@@ -18,18 +18,24 @@ export function SubmitPage({ query }: { query: URLSearchParams }) {
   useTitle('New request');
   const ref = query.get('template') ?? '';
   const version = query.get('version') ?? '';
-  const list = useLoad((signal) => apiGet<{ templates: TemplateSummary[] }>('/templates', signal), 'templates');
-  const chosen = useLoad(
-    async (signal) => {
-      if (!ref) return null;
-      const [template, catalogue] = await Promise.all([
-        apiGet<TemplateDetail>(`/templates/${seg(ref)}${version ? `?version=${encodeURIComponent(version)}` : ''}`, signal),
-        apiGet<{ tasks: TaskClass[] }>('/tasks', signal),
-      ]);
-      return { template, inputs: templateInputs(template.document, new Map(catalogue.tasks.map((t) => [t.name, t]))) };
-    },
-    `${ref}|${version}`,
+  const list = useLoad(
+    (signal) => apiGet<{ templates: TemplateSummary[] }>('/templates', signal),
+    'templates',
   );
+  const chosen = useLoad(async (signal) => {
+    if (!ref) return null;
+    const [template, catalogue] = await Promise.all([
+      apiGet<TemplateDetail>(
+        `/templates/${seg(ref)}${version ? `?version=${encodeURIComponent(version)}` : ''}`,
+        signal,
+      ),
+      apiGet<{ tasks: TaskClass[] }>('/tasks', signal),
+    ]);
+    return {
+      template,
+      inputs: templateInputs(template.document, new Map(catalogue.tasks.map((t) => [t.name, t]))),
+    };
+  }, `${ref}|${version}`);
   const templates = list.data?.templates ?? [];
 
   return (
@@ -37,7 +43,9 @@ export function SubmitPage({ query }: { query: URLSearchParams }) {
       <div class="page-head">
         <div>
           <h1>New request</h1>
-          <p class="muted">Run a template: fill in its inputs, validate, submit, and follow the request live.</p>
+          <p class="muted">
+            Run a template: fill in its inputs, validate, submit, and follow the request live.
+          </p>
         </div>
       </div>
       <div class="field template-picker">
@@ -45,7 +53,9 @@ export function SubmitPage({ query }: { query: URLSearchParams }) {
         <select
           id="field-template"
           value={ref}
-          onChange={(event) => navigate(`/submit?template=${encodeURIComponent(event.currentTarget.value)}`, { replace: true })}
+          onChange={(event) =>
+            navigate(`/submit?template=${encodeURIComponent(event.currentTarget.value)}`, { replace: true })
+          }
         >
           <option value="" disabled>
             Choose a template…
@@ -61,11 +71,17 @@ export function SubmitPage({ query }: { query: URLSearchParams }) {
       {list.error !== undefined && <ErrorBox error={list.error} title="The templates could not be loaded" />}
       {list.data && templates.length === 0 && (
         <EmptyState title="No templates registered">
-          <p>A request runs a template; register one first (see <a href="/templates">Templates</a>).</p>
+          <p>
+            A request runs a template; register one first (see <a href="/templates">Templates</a>).
+          </p>
         </EmptyState>
       )}
-      {chosen.error !== undefined && <ErrorBox error={chosen.error} title={`The template ${ref} could not be loaded`} />}
-      {ref && !chosen.data && chosen.error === undefined && <p class="muted loading">Loading the template…</p>}
+      {chosen.error !== undefined && (
+        <ErrorBox error={chosen.error} title={`The template ${ref} could not be loaded`} />
+      )}
+      {ref && !chosen.data && chosen.error === undefined && (
+        <p class="muted loading">Loading the template…</p>
+      )}
       {chosen.data && (
         <SubmitForm
           key={`${chosen.data.template.ref_name}@${chosen.data.template.schema_version}`}

@@ -14,7 +14,8 @@ export function TasksPage() {
   const tasks = loaded.data?.tasks ?? [];
   // The catalogue loads after the page, so a link to `/tasks#task-noop` scrolls once it is there.
   useEffect(() => {
-    if (tasks.length > 0 && window.location.hash) document.getElementById(decodeURIComponent(window.location.hash.slice(1)))?.scrollIntoView();
+    if (tasks.length > 0 && window.location.hash)
+      document.getElementById(decodeURIComponent(window.location.hash.slice(1)))?.scrollIntoView();
   }, [tasks.length]);
 
   return (
@@ -25,22 +26,32 @@ export function TasksPage() {
           <p class="muted">The task classes templates can use, with the inputs they declare.</p>
         </div>
       </div>
-      {loaded.error !== undefined && <ErrorBox error={loaded.error} title="The task catalogue could not be loaded" />}
+      {loaded.error !== undefined && (
+        <ErrorBox error={loaded.error} title="The task catalogue could not be loaded" />
+      )}
       {!loaded.data && loaded.error === undefined && <p class="muted loading">Loading…</p>}
       {loaded.data && tasks.length === 0 && (
         <EmptyState title="No task classes registered">
           <p>
-            Drop task modules into <code>./tasks</code> (or a folder of <code>O3_TASK_DIRS</code>) and restart.
+            Drop task modules into <code>./tasks</code> (or a folder of <code>O3_TASK_DIRS</code>) and
+            restart.
           </p>
         </EmptyState>
       )}
       {tasks.map((task) => (
-        <section key={task.name} class="card" id={`task-${task.name}`} aria-labelledby={`task-${task.name}-title`}>
+        <section
+          key={task.name}
+          class="card"
+          id={`task-${task.name}`}
+          aria-labelledby={`task-${task.name}-title`}
+        >
           <div class="card-head">
             <h2 id={`task-${task.name}-title`}>
               <code>{task.name}</code>
             </h2>
-            {task.ping_interval_seconds !== null && <span class="muted small">pings every {task.ping_interval_seconds} s</span>}
+            {task.ping_interval_seconds !== null && (
+              <span class="muted small">pings every {task.ping_interval_seconds} s</span>
+            )}
           </div>
           {task.description && <p>{task.description}</p>}
           <div class="two-columns">
@@ -56,7 +67,9 @@ export function TasksPage() {
                         <th scope="row">
                           <code>{name}</code>
                           {spec.required && <span class="tag tag-required">required</span>}
-                          {(spec.secret || WELL_KNOWN_SECRETS.has(name)) && <span class="tag tag-secret">secret</span>}
+                          {(spec.secret || WELL_KNOWN_SECRETS.has(name)) && (
+                            <span class="tag tag-secret">secret</span>
+                          )}
                         </th>
                         <td>{spec.type ?? 'any'}</td>
                         <td class="muted small wrap">{spec.description}</td>

@@ -12,16 +12,16 @@ import { navigate } from '../router.js';
 /** The page. */
 export function TemplatePage({ refName, query }: { refName: string; query: URLSearchParams }) {
   const version = query.get('version');
-  const loaded = useLoad(
-    async (signal) => {
-      const [template, catalogue] = await Promise.all([
-        apiGet<TemplateDetail>(`/templates/${seg(refName)}${version ? `?version=${encodeURIComponent(version)}` : ''}`, signal),
-        apiGet<{ tasks: TaskClass[] }>('/tasks', signal),
-      ]);
-      return { template, classes: new Map(catalogue.tasks.map((task) => [task.name, task])) };
-    },
-    `${refName}|${version}`,
-  );
+  const loaded = useLoad(async (signal) => {
+    const [template, catalogue] = await Promise.all([
+      apiGet<TemplateDetail>(
+        `/templates/${seg(refName)}${version ? `?version=${encodeURIComponent(version)}` : ''}`,
+        signal,
+      ),
+      apiGet<{ tasks: TaskClass[] }>('/tasks', signal),
+    ]);
+    return { template, classes: new Map(catalogue.tasks.map((task) => [task.name, task])) };
+  }, `${refName}|${version}`);
   useTitle(loaded.data ? loaded.data.template.name || refName : refName);
 
   if (loaded.error instanceof ApiError && loaded.error.status === 404) {
@@ -56,7 +56,11 @@ export function TemplatePage({ refName, query }: { refName: string; query: URLSe
               Version{' '}
               <select
                 value={template.schema_version}
-                onChange={(e) => navigate(`/templates/${encodeURIComponent(refName)}?version=${e.currentTarget.value}`, { replace: true })}
+                onChange={(e) =>
+                  navigate(`/templates/${encodeURIComponent(refName)}?version=${e.currentTarget.value}`, {
+                    replace: true,
+                  })
+                }
               >
                 {template.versions.map((v) => (
                   <option key={v} value={v}>
@@ -66,7 +70,10 @@ export function TemplatePage({ refName, query }: { refName: string; query: URLSe
               </select>
             </label>
           )}
-          <a class="button button-primary" href={`/submit?template=${encodeURIComponent(template.ref_name)}&version=${template.schema_version}`}>
+          <a
+            class="button button-primary"
+            href={`/submit?template=${encodeURIComponent(template.ref_name)}&version=${template.schema_version}`}
+          >
             New request from this template
           </a>
         </div>
@@ -80,7 +87,11 @@ export function TemplatePage({ refName, query }: { refName: string; query: URLSe
           </span>
         </div>
         <DagGraph
-          nodes={template.tasks.map((task) => ({ id: task.ref_name, title: task.ref_name, subtitle: task.class }))}
+          nodes={template.tasks.map((task) => ({
+            id: task.ref_name,
+            title: task.ref_name,
+            subtitle: task.class,
+          }))}
           edges={template.dag.edges}
           label={`Task graph of template ${template.ref_name}`}
         />
@@ -115,7 +126,13 @@ export function TemplatePage({ refName, query }: { refName: string; query: URLSe
                       {input.description && <div class="muted small">{input.description}</div>}
                     </th>
                     <td>{input.type}</td>
-                    <td>{input.defaultValue === undefined ? <span class="muted">—</span> : <Value value={input.defaultValue} />}</td>
+                    <td>
+                      {input.defaultValue === undefined ? (
+                        <span class="muted">—</span>
+                      ) : (
+                        <Value value={input.defaultValue} />
+                      )}
+                    </td>
                     <td class="small">{input.uses.join(', ')}</td>
                   </tr>
                 ))}
@@ -148,7 +165,9 @@ export function TemplatePage({ refName, query }: { refName: string; query: URLSe
                   <td>
                     <a href={`/tasks#task-${encodeURIComponent(task.class)}`}>{task.class}</a>
                   </td>
-                  <td>{task.depends_on.length ? task.depends_on.join(', ') : <span class="muted">—</span>}</td>
+                  <td>
+                    {task.depends_on.length ? task.depends_on.join(', ') : <span class="muted">—</span>}
+                  </td>
                   <td>
                     {task.optional && <span class="tag">optional</span>}
                     {task.always_run && <span class="tag">always runs</span>}

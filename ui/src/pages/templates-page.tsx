@@ -8,7 +8,10 @@ import { useLoad, useTitle } from '../hooks.js';
 /** The page. */
 export function TemplatesPage() {
   useTitle('Templates');
-  const loaded = useLoad((signal) => apiGet<{ templates: TemplateSummary[] }>('/templates', signal), 'templates');
+  const loaded = useLoad(
+    (signal) => apiGet<{ templates: TemplateSummary[] }>('/templates', signal),
+    'templates',
+  );
   const templates = loaded.data?.templates ?? [];
   return (
     <>
@@ -18,12 +21,14 @@ export function TemplatesPage() {
           <p class="muted">The workflows a request can run: each is a DAG of tasks.</p>
         </div>
       </div>
-      {loaded.error !== undefined && <ErrorBox error={loaded.error} title="The templates could not be loaded" />}
+      {loaded.error !== undefined && (
+        <ErrorBox error={loaded.error} title="The templates could not be loaded" />
+      )}
       {loaded.data && templates.length === 0 && (
         <EmptyState title="No templates registered">
           <p>
-            Put template files in <code>./templates</code> (or a folder of <code>O3_TEMPLATE_DIRS</code>) and restart, or post
-            one to <code>/api/v1/templates</code>.
+            Put template files in <code>./templates</code> (or a folder of <code>O3_TEMPLATE_DIRS</code>) and
+            restart, or post one to <code>/api/v1/templates</code>.
           </p>
         </EmptyState>
       )}
@@ -32,7 +37,9 @@ export function TemplatesPage() {
         {templates.map((template) => (
           <li key={`${template.ref_name}@${template.schema_version}`} class="card card-link">
             <h2>
-              <a href={`/templates/${encodeURIComponent(template.ref_name)}?version=${template.schema_version}`}>
+              <a
+                href={`/templates/${encodeURIComponent(template.ref_name)}?version=${template.schema_version}`}
+              >
                 {template.name || template.ref_name}
               </a>
             </h2>

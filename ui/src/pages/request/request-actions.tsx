@@ -39,7 +39,10 @@ export function RequestActions(props: {
       const prefill = revisePrefill(template.document, props.tasks);
       setRevise({ text: JSON.stringify(prefill.body, null, 2), omitted: prefill.omitted });
     } catch (failure) {
-      setRevise({ text: JSON.stringify({ vars: {}, schedule: { when: 'now', start: '' } }, null, 2), omitted: [] });
+      setRevise({
+        text: JSON.stringify({ vars: {}, schedule: { when: 'now', start: '' } }, null, 2),
+        omitted: [],
+      });
       setError(failure);
     }
   };
@@ -62,10 +65,21 @@ export function RequestActions(props: {
   return (
     <div class="actions">
       <div class="button-row">
-        <button type="button" class="button button-danger-quiet" disabled={ended || status === 'canceling'} onClick={() => show('cancel')}>
+        <button
+          type="button"
+          class="button button-danger-quiet"
+          disabled={ended || status === 'canceling'}
+          onClick={() => show('cancel')}
+        >
           Cancel
         </button>
-        <button type="button" class="button" disabled={!ended} onClick={() => show('retry')} title={ended ? undefined : 'A request can be retried once it has ended'}>
+        <button
+          type="button"
+          class="button"
+          disabled={!ended}
+          onClick={() => show('retry')}
+          title={ended ? undefined : 'A request can be retried once it has ended'}
+        >
           Retry
         </button>
         <button type="button" class="button" onClick={() => show('revise')}>
@@ -93,7 +107,10 @@ export function RequestActions(props: {
           })
         }
       >
-        <p>Running tasks are asked to stop their external work, and tasks not started yet are marked canceled. A canceled request can be retried later.</p>
+        <p>
+          Running tasks are asked to stop their external work, and tasks not started yet are marked canceled.
+          A canceled request can be retried later.
+        </p>
       </ConfirmDialog>
       <ConfirmDialog
         open={open === 'retry'}
@@ -111,8 +128,8 @@ export function RequestActions(props: {
         }
       >
         <p>
-          The request runs again with the same variables as revision {detail.revision + 1}. Tasks that succeeded with the same inputs are
-          skipped and keep their outputs; the others run again.
+          The request runs again with the same variables as revision {detail.revision + 1}. Tasks that
+          succeeded with the same inputs are skipped and keep their outputs; the others run again.
         </p>
       </ConfirmDialog>
       <ConfirmDialog
@@ -133,13 +150,14 @@ export function RequestActions(props: {
         }
       >
         <p>
-          A new revision with new <code>vars</code>, <code>tasks</code> (per-task variables) and <code>schedule</code>. Each given
-          field replaces the request's; leave one out to keep it. Prefilled from the current tasks' inputs.
+          A new revision with new <code>vars</code>, <code>tasks</code> (per-task variables) and{' '}
+          <code>schedule</code>. Each given field replaces the request's; leave one out to keep it. Prefilled
+          from the current tasks' inputs.
         </p>
         {revise && revise.omitted.length > 0 && (
           <p class="callout callout-warning small">
-            Not shown: {revise.omitted.join(', ')} (secret, or not known until a task using it runs). Type the value in, or
-            remove <code>vars</code> and <code>tasks</code> to keep the current variables.
+            Not shown: {revise.omitted.join(', ')} (secret, or not known until a task using it runs). Type the
+            value in, or remove <code>vars</code> and <code>tasks</code> to keep the current variables.
           </p>
         )}
         <label class="visually-hidden" for="revise-body">
@@ -165,13 +183,18 @@ function parseRevision(text: string): unknown {
   try {
     body = JSON.parse(text);
   } catch (error) {
-    throw new Error(`The revision is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(
+      `The revision is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new Error('The revision must be a JSON object with vars, tasks and/or schedule.');
   }
   if (containsMask(body)) {
-    throw new Error('The revision still holds *** (a masked secret): type the real value, or leave that variable out.');
+    throw new Error(
+      'The revision still holds *** (a masked secret): type the real value, or leave that variable out.',
+    );
   }
   return body;
 }

@@ -39,7 +39,10 @@ export function RevisionsPanel({ detail }: { detail: RequestDetail }) {
           </thead>
           <tbody>
             {[...detail.revisions].reverse().map((revision) => (
-              <tr key={revision.revision} class={revision.revision === detail.revision ? 'is-current' : undefined}>
+              <tr
+                key={revision.revision}
+                class={revision.revision === detail.revision ? 'is-current' : undefined}
+              >
                 <td class="num">{revision.revision}</td>
                 <td>{revision.reason}</td>
                 <td>
@@ -54,25 +57,52 @@ export function RevisionsPanel({ detail }: { detail: RequestDetail }) {
         </table>
       </div>
       {count < 2 ? (
-        <p class="muted small">Only one revision so far: Retry or Revise adds one, and this panel then compares them.</p>
+        <p class="muted small">
+          Only one revision so far: Retry or Revise adds one, and this panel then compares them.
+        </p>
       ) : (
         <>
           <div class="compare-bar">
             <span>Compare revision</span>
-            <RevisionSelect label="Earlier revision" value={from} count={count} onChange={(n) => setPair({ from: n, to })} />
+            <RevisionSelect
+              label="Earlier revision"
+              value={from}
+              count={count}
+              onChange={(n) => setPair({ from: n, to })}
+            />
             <span>with</span>
-            <RevisionSelect label="Later revision" value={to} count={count} onChange={(n) => setPair({ from, to: n })} />
+            <RevisionSelect
+              label="Later revision"
+              value={to}
+              count={count}
+              onChange={(n) => setPair({ from, to: n })}
+            />
           </div>
-          <RevisionDiff uuid={detail.uuid} from={from} to={to} current={detail.revision} updated={detail.updated_at} />
+          <RevisionDiff
+            uuid={detail.uuid}
+            from={from}
+            to={to}
+            current={detail.revision}
+            updated={detail.updated_at}
+          />
         </>
       )}
     </section>
   );
 }
 
-function RevisionSelect(props: { label: string; value: number; count: number; onChange: (n: number) => void }) {
+function RevisionSelect(props: {
+  label: string;
+  value: number;
+  count: number;
+  onChange: (n: number) => void;
+}) {
   return (
-    <select aria-label={props.label} value={props.value} onChange={(e) => props.onChange(Number(e.currentTarget.value))}>
+    <select
+      aria-label={props.label}
+      value={props.value}
+      onChange={(e) => props.onChange(Number(e.currentTarget.value))}
+    >
       {Array.from({ length: props.count }, (_, i) => i + 1).map((n) => (
         <option key={n} value={n}>
           {n}
@@ -82,18 +112,21 @@ function RevisionSelect(props: { label: string; value: number; count: number; on
   );
 }
 
-function RevisionDiff(props: { uuid: string; from: number; to: number; current: number; updated: string | null }) {
+function RevisionDiff(props: {
+  uuid: string;
+  from: number;
+  to: number;
+  current: number;
+  updated: string | null;
+}) {
   const { uuid, from, to } = props;
   // The current revision still changes while it runs; older ones are fixed.
   const key = `${uuid}|${from}|${to}|${from === props.current || to === props.current ? props.updated : ''}`;
-  const loaded = useLoad(
-    async (signal) => {
-      const read = (n: number) => apiGet<RevisionDetail>(`/workflow/${seg(uuid)}/revisions/${n}`, signal);
-      const [a, b] = await Promise.all([read(from), read(to)]);
-      return diffRevisions(a.tasks, b.tasks);
-    },
-    key,
-  );
+  const loaded = useLoad(async (signal) => {
+    const read = (n: number) => apiGet<RevisionDetail>(`/workflow/${seg(uuid)}/revisions/${n}`, signal);
+    const [a, b] = await Promise.all([read(from), read(to)]);
+    return diffRevisions(a.tasks, b.tasks);
+  }, key);
   if (loaded.error) return <ErrorBox error={loaded.error} title="The revisions could not be compared" />;
   if (!loaded.data) return <p class="muted small loading">Comparing…</p>;
   if (from === to) return <p class="muted small">Pick two different revisions.</p>;
@@ -115,10 +148,17 @@ function DiffTable({ diffs, from, to }: { diffs: TaskDiff[]; from: number; to: n
         </thead>
         <tbody>
           {diffs.map((diff) => (
-            <tr key={diff.ref} class={diff.stateChanged || diff.inputChanges.length > 0 ? 'is-changed' : undefined}>
+            <tr
+              key={diff.ref}
+              class={diff.stateChanged || diff.inputChanges.length > 0 ? 'is-changed' : undefined}
+            >
               <th scope="row">{diff.ref}</th>
-              <td>{diff.before ? <StatusBadge state={diff.before.state} /> : <span class="muted">absent</span>}</td>
-              <td>{diff.after ? <StatusBadge state={diff.after.state} /> : <span class="muted">absent</span>}</td>
+              <td>
+                {diff.before ? <StatusBadge state={diff.before.state} /> : <span class="muted">absent</span>}
+              </td>
+              <td>
+                {diff.after ? <StatusBadge state={diff.after.state} /> : <span class="muted">absent</span>}
+              </td>
               <td>
                 {diff.inputChanges.length === 0 ? (
                   <span class="muted">same inputs</span>
@@ -126,7 +166,8 @@ function DiffTable({ diffs, from, to }: { diffs: TaskDiff[]; from: number; to: n
                   <ul class="changes">
                     {diff.inputChanges.map((change) => (
                       <li key={change.name}>
-                        <code>{change.name}</code>: {change.before === undefined ? <em>unset</em> : <Value value={change.before} />} →{' '}
+                        <code>{change.name}</code>:{' '}
+                        {change.before === undefined ? <em>unset</em> : <Value value={change.before} />} →{' '}
                         {change.after === undefined ? <em>unset</em> : <Value value={change.after} />}
                       </li>
                     ))}
@@ -137,7 +178,9 @@ function DiffTable({ diffs, from, to }: { diffs: TaskDiff[]; from: number; to: n
           ))}
         </tbody>
       </table>
-      {changed.length === 0 && <p class="muted small">No task changed state or inputs between these revisions.</p>}
+      {changed.length === 0 && (
+        <p class="muted small">No task changed state or inputs between these revisions.</p>
+      )}
     </div>
   );
 }

@@ -9,7 +9,15 @@ import { elapsed, formatDuration, formatShortTime } from '../../format.js';
 import { follow, type Connection } from '../../sse.js';
 
 /** The panel. */
-export function TaskPanel({ requestUuid, task, onClose }: { requestUuid: string; task: TaskRunView; onClose: () => void }) {
+export function TaskPanel({
+  requestUuid,
+  task,
+  onClose,
+}: {
+  requestUuid: string;
+  task: TaskRunView;
+  onClose: () => void;
+}) {
   const { lines, connection } = useTaskLog(requestUuid, task.ref_name, task.uuid);
   const duration = elapsed(task.started_at, task.ended_at);
   return (
@@ -24,7 +32,8 @@ export function TaskPanel({ requestUuid, task, onClose }: { requestUuid: string;
       </div>
       <p class="muted small">
         {task.name !== task.ref_name && <>{task.name} · </>}
-        class <a href={`/tasks#task-${encodeURIComponent(task.class)}`}>{task.class}</a> · attempt {task.attempt}
+        class <a href={`/tasks#task-${encodeURIComponent(task.class)}`}>{task.class}</a> · attempt{' '}
+        {task.attempt}
         {task.optional && ' · optional'}
         {task.always_run && ' · always runs'}
       </p>
@@ -61,9 +70,18 @@ export function TaskPanel({ requestUuid, task, onClose }: { requestUuid: string;
         empty={task.inputs === null ? 'Resolved when the task starts.' : 'No inputs.'}
       />
       <h3>Outputs</h3>
-      <ValuesTable values={task.outputs} label={`Outputs of ${task.ref_name}`} empty="No public outputs yet." />
+      <ValuesTable
+        values={task.outputs}
+        label={`Outputs of ${task.ref_name}`}
+        empty="No public outputs yet."
+      />
       <h3>Log</h3>
-      <LogView lines={lines} connection={connection} empty="No log lines for this task yet." label={`Log of ${task.ref_name}`} />
+      <LogView
+        lines={lines}
+        connection={connection}
+        empty="No log lines for this task yet."
+        label={`Log of ${task.ref_name}`}
+      />
     </section>
   );
 }

@@ -81,7 +81,9 @@ export function useFollowedRequest(uuid: string): FollowedRequest {
   }, [connection, status]);
 
   const liveByRef = new Map(
-    live && detail && live.revision === detail.revision ? live.tasks.map((task) => [task.ref_name, task]) : [],
+    live && detail && live.revision === detail.revision
+      ? live.tasks.map((task) => [task.ref_name, task])
+      : [],
   );
   const tasks = (detail?.tasks ?? []).map((task) => {
     const newer = liveByRef.get(task.ref_name);

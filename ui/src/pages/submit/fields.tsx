@@ -16,7 +16,9 @@ export function Field(props: {
   children: ComponentChildren;
 }) {
   const { id, errors } = props;
-  const described = [props.hint ? `${id}-hint` : '', errors.length ? `${id}-errors` : ''].filter(Boolean).join(' ');
+  const described = [props.hint ? `${id}-hint` : '', errors.length ? `${id}-errors` : '']
+    .filter(Boolean)
+    .join(' ');
   const control = isValidElement(props.children)
     ? cloneElement(props.children, {
         'aria-invalid': errors.length > 0 ? 'true' : undefined,
@@ -25,7 +27,11 @@ export function Field(props: {
       })
     : props.children;
   return (
-    <div class={`field${errors.length ? ' has-error' : ''}${props.wide ? ' field-wide' : ''}`} hidden={props.hidden} data-field={id}>
+    <div
+      class={`field${errors.length ? ' has-error' : ''}${props.wide ? ' field-wide' : ''}`}
+      hidden={props.hidden}
+      data-field={id}
+    >
       <label for={id}>
         {props.label}
         {props.required && (
@@ -61,7 +67,10 @@ export function InputField(props: {
 }) {
   const { input, value, onChange } = props;
   const id = `field-input-${input.name}`;
-  const placeholder = input.defaultValue === undefined ? undefined : `default: ${typeof input.defaultValue === 'string' ? input.defaultValue : JSON.stringify(input.defaultValue)}`;
+  const placeholder =
+    input.defaultValue === undefined
+      ? undefined
+      : `default: ${typeof input.defaultValue === 'string' ? input.defaultValue : JSON.stringify(input.defaultValue)}`;
   const hint = (
     <>
       {input.description && <>{input.description} </>}
@@ -82,7 +91,15 @@ export function InputField(props: {
     );
   } else if (input.type === 'object' || input.type === 'array') {
     control = (
-      <textarea id={id} class="code-input" rows={3} spellcheck={false} value={value} placeholder={placeholder} onInput={(e) => onChange(e.currentTarget.value)} />
+      <textarea
+        id={id}
+        class="code-input"
+        rows={3}
+        spellcheck={false}
+        value={value}
+        placeholder={placeholder}
+        onInput={(e) => onChange(e.currentTarget.value)}
+      />
     );
   } else if (input.secret) {
     control = (
@@ -129,7 +146,9 @@ export function InputField(props: {
 /** `used by a.x, b.x; needed by the default of g`. */
 function describeUses(uses: string[]): string {
   const tasks = uses.filter((use) => !use.startsWith('default of '));
-  const defaults = uses.filter((use) => use.startsWith('default of ')).map((use) => use.slice('default of '.length));
+  const defaults = uses
+    .filter((use) => use.startsWith('default of '))
+    .map((use) => use.slice('default of '.length));
   return [
     tasks.length ? `used by ${tasks.join(', ')}` : '',
     defaults.length ? `needed by the default of ${defaults.join(', ')}` : '',

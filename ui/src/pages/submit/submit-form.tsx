@@ -90,7 +90,8 @@ export function SubmitForm({ template, inputs }: { template: TemplateDetail; inp
     setTab('json');
   };
   const errorsOf = (field: string) => outcome.fields.get(field) ?? [];
-  const problemCount = outcome.general.length + [...outcome.fields.values()].reduce((n, list) => n + list.length, 0);
+  const problemCount =
+    outcome.general.length + [...outcome.fields.values()].reduce((n, list) => n + list.length, 0);
 
   return (
     <form
@@ -102,10 +103,26 @@ export function SubmitForm({ template, inputs }: { template: TemplateDetail; inp
       }}
     >
       <div class="tabs" role="tablist" aria-label="How to write the request">
-        <button type="button" role="tab" id="tab-form" aria-selected={tab === 'form'} aria-controls="panel-form" class="tab" onClick={() => setTab('form')}>
+        <button
+          type="button"
+          role="tab"
+          id="tab-form"
+          aria-selected={tab === 'form'}
+          aria-controls="panel-form"
+          class="tab"
+          onClick={() => setTab('form')}
+        >
           Form
         </button>
-        <button type="button" role="tab" id="tab-json" aria-selected={tab === 'json'} aria-controls="panel-json" class="tab" onClick={showJson}>
+        <button
+          type="button"
+          role="tab"
+          id="tab-json"
+          aria-selected={tab === 'json'}
+          aria-controls="panel-json"
+          class="tab"
+          onClick={showJson}
+        >
           Advanced (JSON)
         </button>
       </div>
@@ -115,17 +132,46 @@ export function SubmitForm({ template, inputs }: { template: TemplateDetail; inp
           <fieldset class="card form-card">
             <legend>Request</legend>
             <div class="form-grid">
-              <Field id="field-ref" label="Ref" required hint="Your unique reference: submitting it again returns the same request." errors={errorsOf('ref')}>
-                <input id="field-ref" value={values.ref} spellcheck={false} onInput={(e) => set({ ref: e.currentTarget.value })} />
+              <Field
+                id="field-ref"
+                label="Ref"
+                required
+                hint="Your unique reference: submitting it again returns the same request."
+                errors={errorsOf('ref')}
+              >
+                <input
+                  id="field-ref"
+                  value={values.ref}
+                  spellcheck={false}
+                  onInput={(e) => set({ ref: e.currentTarget.value })}
+                />
               </Field>
-              <Field id="field-trace_id" label="Trace ID" hint="Generated when left empty." errors={errorsOf('trace_id')}>
-                <input id="field-trace_id" value={values.traceId} spellcheck={false} onInput={(e) => set({ traceId: e.currentTarget.value })} />
+              <Field
+                id="field-trace_id"
+                label="Trace ID"
+                hint="Generated when left empty."
+                errors={errorsOf('trace_id')}
+              >
+                <input
+                  id="field-trace_id"
+                  value={values.traceId}
+                  spellcheck={false}
+                  onInput={(e) => set({ traceId: e.currentTarget.value })}
+                />
               </Field>
               <Field id="field-name" label="Name" errors={errorsOf('name')}>
-                <input id="field-name" value={values.name} onInput={(e) => set({ name: e.currentTarget.value })} />
+                <input
+                  id="field-name"
+                  value={values.name}
+                  onInput={(e) => set({ name: e.currentTarget.value })}
+                />
               </Field>
               <Field id="field-description" label="Description" errors={errorsOf('description')} wide>
-                <input id="field-description" value={values.description} onInput={(e) => set({ description: e.currentTarget.value })} />
+                <input
+                  id="field-description"
+                  value={values.description}
+                  onInput={(e) => set({ description: e.currentTarget.value })}
+                />
               </Field>
             </div>
           </fieldset>
@@ -160,7 +206,14 @@ export function SubmitForm({ template, inputs }: { template: TemplateDetail; inp
             hint="The whole payload as POST /api/v1/workflow/submit takes it (schema_version 2). Secret inputs typed in the form are not copied here."
             errors={[]}
           >
-            <textarea id="field-json" class="code-input" rows={22} spellcheck={false} value={json} onInput={(e) => setJson(e.currentTarget.value)} />
+            <textarea
+              id="field-json"
+              class="code-input"
+              rows={22}
+              spellcheck={false}
+              value={json}
+              onInput={(e) => setJson(e.currentTarget.value)}
+            />
           </Field>
         </div>
       )}
@@ -176,17 +229,49 @@ export function SubmitForm({ template, inputs }: { template: TemplateDetail; inp
   );
 }
 
-function ScheduleField({ values, set, errors }: { values: SubmitValues; set: (change: Partial<SubmitValues>) => void; errors: string[] }) {
+function ScheduleField({
+  values,
+  set,
+  errors,
+}: {
+  values: SubmitValues;
+  set: (change: Partial<SubmitValues>) => void;
+  errors: string[];
+}) {
   return (
     <div class="schedule">
       <label class="radio">
-        <input type="radio" name="when" value="now" checked={values.when === 'now'} onChange={() => set({ when: 'now' })} /> Start now
+        <input
+          type="radio"
+          name="when"
+          value="now"
+          checked={values.when === 'now'}
+          onChange={() => set({ when: 'now' })}
+        />{' '}
+        Start now
       </label>
       <label class="radio">
-        <input type="radio" name="when" value="at" checked={values.when === 'at'} onChange={() => set({ when: 'at' })} /> Start at
+        <input
+          type="radio"
+          name="when"
+          value="at"
+          checked={values.when === 'at'}
+          onChange={() => set({ when: 'at' })}
+        />{' '}
+        Start at
       </label>
-      <Field id="field-schedule-at" label="Start time (your local time)" errors={errors} hidden={values.when !== 'at'}>
-        <input id="field-schedule-at" type="datetime-local" value={values.at} onInput={(e) => set({ at: e.currentTarget.value })} />
+      <Field
+        id="field-schedule-at"
+        label="Start time (your local time)"
+        errors={errors}
+        hidden={values.when !== 'at'}
+      >
+        <input
+          id="field-schedule-at"
+          type="datetime-local"
+          value={values.at}
+          onInput={(e) => set({ at: e.currentTarget.value })}
+        />
       </Field>
     </div>
   );
@@ -195,7 +280,9 @@ function ScheduleField({ values, set, errors }: { values: SubmitValues; set: (ch
 function Outcomes({ outcome, problemCount }: { outcome: Outcome; problemCount: number }) {
   return (
     <div aria-live="polite">
-      {outcome.failure !== undefined && <ErrorBox error={outcome.failure} title="The request could not be sent" />}
+      {outcome.failure !== undefined && (
+        <ErrorBox error={outcome.failure} title="The request could not be sent" />
+      )}
       {problemCount > 0 && (
         <div class="callout callout-error" role="alert">
           <p class="callout-title">
@@ -226,9 +313,10 @@ function Outcomes({ outcome, problemCount }: { outcome: Outcome; problemCount: n
       )}
       {outcome.plan && problemCount === 0 && (
         <Note tone="success" title="Valid: this is the plan">
-          <ol class="plan">
+          <ol class="plan" aria-label="Tasks in the order they start">
             {outcome.plan.levels.map((level, index) => (
               <li key={index}>
+                <span class="plan-level">{index === 0 ? 'First' : 'Then'}</span>
                 {level.map((task) => (
                   <code key={task}>{task}</code>
                 ))}
@@ -241,7 +329,15 @@ function Outcomes({ outcome, problemCount }: { outcome: Outcome; problemCount: n
   );
 }
 
-function Note({ tone, title, children }: { tone: 'warning' | 'success'; title: string; children: ComponentChildren }) {
+function Note({
+  tone,
+  title,
+  children,
+}: {
+  tone: 'warning' | 'success';
+  title: string;
+  children: ComponentChildren;
+}) {
   return (
     <div class={`callout callout-${tone}`}>
       <p class="callout-title">{title}</p>
