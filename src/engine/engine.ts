@@ -21,6 +21,7 @@ import {
 import type { TaskRegistry } from '../task/task-registry.js';
 import { compileTemplate } from '../template/compile-template.js';
 import { systemClock, type Clock } from './clock.js';
+import { CreateBatcher } from './create-batcher.js';
 import { RequestRunner } from './request-runner.js';
 import { Semaphore } from './semaphore.js';
 import type { SecretBox } from './secret-box.js';
@@ -57,6 +58,7 @@ export class Engine {
   readonly events = new EventEmitter<EngineEvents>();
   private readonly runners = new Map<string, RequestRunner>();
   private readonly queue: WriteQueue;
+  private readonly creates: CreateBatcher;
   private readonly slots: Semaphore;
   private readonly clock: Clock;
   private leaseTimer: NodeJS.Timeout | null = null;
@@ -66,6 +68,7 @@ export class Engine {
   constructor(private readonly deps: EngineDeps) {
     this.clock = deps.clock ?? systemClock;
     this.slots = new Semaphore(deps.config.maxConcurrentTasks);
+    this.creates = new CreateBatcher(deps.store);
     const encoder = {
       revision: (r: RevisionRecord) => this.runners.get(r.requestUuid)?.sealRevision(r) ?? r,
       taskRun: (r: TaskRunRecord) => this.runners.get(r.requestUuid)?.sealTaskRun(r) ?? r,
@@ -109,16 +112,21 @@ export class Engine {
       { request, revision, template: validation.template, taskRuns },
       this.runnerDeps(),
     );
-    const result = await this.deps.store.createRequest(request, runner.sealRevision(revision), taskRuns, [
-      {
-        requestUuid: request.uuid,
-        taskUuid: null,
-        ts: request.createdAt,
-        level: 'info',
-        source: 'engine',
-        message: `request submitted (template ${request.templateRef} v${request.templateVersion}, ${request.status})`,
-      },
-    ]);
+    const result = await this.creates.create({
+      request,
+      revision: runner.sealRevision(revision),
+      taskRuns,
+      logs: [
+        {
+          requestUuid: request.uuid,
+          taskUuid: null,
+          ts: request.createdAt,
+          level: 'info',
+          source: 'engine',
+          message: `request submitted (template ${request.templateRef} v${request.templateVersion}, ${request.status})`,
+        },
+      ],
+    });
     if (!result.created) {
       if (result.request.payloadHash !== request.payloadHash) {
         throw conflict(
@@ -306,8 +314,8 @@ export class Engine {
   private onRunnerDone(runner: RequestRunner): void {
     this.runners.delete(runner.uuid);
     this.events.emit('ended', { ...runner.request });
-    void this.deps.store
-      .releaseLease(this.deps.config.nodeId, runner.uuid)
+    void this.queue
+      .releaseLease(runner.uuid)
       .catch((error: unknown) =>
         this.deps.logger.warn({ err: errorMessage(error), request: runner.uuid }, 'lease release failed'),
       );

@@ -182,13 +182,20 @@ export class TaskDriver {
       this.schedulePing(delay);
       return false;
     }
+    // A TaskFailure is the task saying "this failed" (a 401, a missing variable): the task fails
+    // with its sentence. Anything else thrown is unexpected: `exception`, with the stack in the log.
+    if (error instanceof TaskFailure) {
+      this.log('error', 'task', message);
+      if (this.instance) this.instance.taskState = 'failed';
+      await this.finish('failed', message, error.retryable);
+      return false;
+    }
     this.log(
       'error',
       'task',
       `${method}() threw: ${error instanceof Error && error.stack ? error.stack : message}`,
     );
     if (this.instance) this.instance.taskState = 'exception';
-    await this.persist(`${method}() threw: ${message}`);
     await this.finish('exception', `${method}() threw: ${message}`);
     return false;
   }
@@ -245,10 +252,11 @@ export class TaskDriver {
     await this.host.saveTaskRun(r);
   }
 
-  private async finish(state: TaskState, error: string | null): Promise<void> {
+  /** Ends the run, or starts its next attempt when the retry policy allows (and `mayRetry`). */
+  private async finish(state: TaskState, error: string | null, mayRetry = true): Promise<void> {
     if (this.finished) return;
     this.clearTimers();
-    if (this.retryDue(state)) return this.retry(state);
+    if (mayRetry && this.retryDue(state)) return this.retry(state);
     this.finished = true;
     const r = this.record;
     r.state = state;

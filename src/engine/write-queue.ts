@@ -27,6 +27,7 @@ interface Batch {
   revisions: Map<string, RevisionRecord>;
   taskRuns: Map<string, TaskRunRecord>;
   logs: LogLine[];
+  releases: string[];
   waiters: Waiter[];
 }
 
@@ -77,6 +78,12 @@ export class WriteQueue {
     return this.wait(record.requestUuid);
   }
 
+  /** Gives up this node's lease of an ended request, in the same commit as its last writes. */
+  releaseLease(requestUuid: string): Promise<void> {
+    this.batch.releases.push(requestUuid);
+    return this.wait(requestUuid);
+  }
+
   /** Appends a log line with the next flush; nobody waits for it. */
   appendLog(line: LogLine): void {
     this.batch.logs.push(line);
@@ -107,7 +114,8 @@ export class WriteQueue {
 
   private hasPending(): boolean {
     const b = this.batch;
-    return b.requests.size + b.revisions.size + b.taskRuns.size + b.logs.length + b.waiters.length > 0;
+    const records = b.requests.size + b.revisions.size + b.taskRuns.size;
+    return records + b.logs.length + b.releases.length + b.waiters.length > 0;
   }
 
   private scheduleFlush(): void {
@@ -167,6 +175,7 @@ export class WriteQueue {
       revisions: revisions.map((r) => this.encoder.revision(r)),
       taskRuns: taskRuns.map((r) => this.encoder.taskRun(r)),
       logs: batch.logs,
+      releases: batch.releases,
     };
     await this.store.commit(stored, { owner: this.owner });
     for (const r of batch.requests.values()) r.version += 1;
@@ -178,7 +187,14 @@ export class WriteQueue {
 }
 
 function emptyBatch(): Batch {
-  return { requests: new Map(), revisions: new Map(), taskRuns: new Map(), logs: [], waiters: [] };
+  return {
+    requests: new Map(),
+    revisions: new Map(),
+    taskRuns: new Map(),
+    logs: [],
+    releases: [],
+    waiters: [],
+  };
 }
 
 function requestsOf(batch: Batch): Set<string> {
@@ -186,6 +202,7 @@ function requestsOf(batch: Batch): Set<string> {
   for (const r of batch.revisions.values()) uuids.add(r.requestUuid);
   for (const r of batch.taskRuns.values()) uuids.add(r.requestUuid);
   for (const line of batch.logs) uuids.add(line.requestUuid);
+  for (const uuid of batch.releases) uuids.add(uuid);
   return uuids;
 }
 
@@ -197,6 +214,7 @@ function partOf(batch: Batch, uuid: string): Batch {
     revisions: keep(batch.revisions),
     taskRuns: keep(batch.taskRuns),
     logs: batch.logs.filter((line) => line.requestUuid === uuid),
+    releases: batch.releases.filter((released) => released === uuid),
     waiters: batch.waiters.filter((w) => w.requestUuids.has(uuid)),
   };
 }

@@ -25,6 +25,19 @@ export interface ChangeSet {
   revisions?: RevisionRecord[];
   taskRuns?: TaskRunRecord[];
   logs?: LogLine[];
+  /**
+   * Requests whose lease the committing node gives up in the same transaction (their last write:
+   * they ended). Applied after the fencing check; a request another node owns is left alone.
+   */
+  releases?: string[];
+}
+
+/** A new request with everything it is stored with. */
+export interface NewRequest {
+  request: RequestRecord;
+  revision: RevisionRecord;
+  taskRuns: TaskRunRecord[];
+  logs?: LogLine[];
 }
 
 /** Options of a commit. */
@@ -83,6 +96,13 @@ export interface Store {
     taskRuns: TaskRunRecord[],
     logs?: LogLine[],
   ): Promise<CreateRequestResult>;
+
+  /**
+   * createRequest for many requests at once (one transaction where the backend has them): each is
+   * created, or answered with the existing request of its ref, exactly as createRequest would;
+   * the results are in the order of `items`. A ref repeated inside `items` creates one request.
+   */
+  createRequests(items: NewRequest[]): Promise<CreateRequestResult[]>;
 
   /**
    * Saves every record of the change set in one transaction with compare-and-set on each, and

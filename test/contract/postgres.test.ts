@@ -230,6 +230,19 @@ describe('postgres store: connection loss', () => {
     await proxy.stop();
   });
 
+  it('answers StoreUnavailableError for a database that does not exist or a login that is refused', async () => {
+    const target = new URL(PG_URL);
+    target.pathname = `/o3_no_such_database_${randomUUID().slice(0, 8)}`;
+    await expect(createPostgresStore(target.toString()).init()).rejects.toBeInstanceOf(StoreUnavailableError);
+    const noUser = new URL(PG_URL);
+    noUser.username = `o3_no_such_role_${randomUUID().slice(0, 8)}`;
+    const error: unknown = await createPostgresStore(noUser.toString())
+      .init()
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect((error as Error).message).toMatch(/o3_no_such_role/);
+  });
+
   it('recovers by itself after its idle connections are terminated', async () => {
     const name = `o3_test_${randomUUID().slice(0, 8)}`;
     const store = await open(freshSchema(), name);

@@ -762,6 +762,68 @@ export function describeStoreContract(
       });
     });
 
+    describe('batched creates and lease releases', () => {
+      it('createRequests creates each request in order, answers a taken ref, and creates a repeated ref once', async () => {
+        const taken = makeSubmission({ ref: 'taken' }, 1);
+        await create(taken);
+        const a = makeSubmission({}, 2);
+        const b = makeSubmission({ ref: 'taken' }, 1);
+        const c = makeSubmission({ ref: 'twice' }, 1);
+        const d = makeSubmission({ ref: 'twice' }, 1);
+        expect(await store.createRequests([a, b, c, d])).toEqual([
+          { created: true, request: a.request },
+          { created: false, request: taken.request },
+          { created: true, request: c.request },
+          { created: false, request: c.request },
+        ]);
+        expect(await store.getTaskRuns(a.request.uuid, 1)).toEqual(a.taskRuns);
+        expect(await store.getRevisions(c.request.uuid)).toEqual([c.revision]);
+        expect(await store.readLogs(c.request.uuid)).toHaveLength(1);
+        expect(await store.getRequest(b.request.uuid)).toBeUndefined();
+        expect(await store.getRequest(d.request.uuid)).toBeUndefined();
+        expect(await store.createRequests([])).toEqual([]);
+      });
+
+      it('createRequests writes nothing of the batch when one item is refused', async () => {
+        const first = makeSubmission({}, 1);
+        await create(first);
+        const good = makeSubmission({}, 1);
+        const clash = makeSubmission({ uuid: first.request.uuid, ref: 'another-ref' }, 1);
+        await expect(store.createRequests([good, clash])).rejects.toBeInstanceOf(StaleWriteError);
+        expect(await store.getRequest(good.request.uuid)).toBeUndefined();
+        expect(await store.getTaskRuns(good.request.uuid, 1)).toEqual([]);
+        expect(await store.readLogs(good.request.uuid)).toEqual([]);
+      });
+
+      it("a commit's releases give up the committing node's leases with its writes, leaving others' alone", async () => {
+        const mine = makeSubmission({ owner: 'node-a', leaseExpiresAt: T0 + 1000 }, 1);
+        const theirs = makeSubmission({ owner: 'node-b', leaseExpiresAt: T0 + 1000 }, 1);
+        await create(mine);
+        await create(theirs);
+        const ended = bump(mine.request, { status: 'successful', endedAt: T0 + 1 });
+        await store.commit(
+          { requests: [ended], releases: [mine.request.uuid, theirs.request.uuid] },
+          { owner: 'node-a' },
+        );
+        expect(await store.getRequest(mine.request.uuid)).toEqual({
+          ...ended,
+          owner: null,
+          leaseExpiresAt: null,
+        });
+        expect(await store.getRequest(theirs.request.uuid)).toEqual(theirs.request);
+      });
+
+      it('a refused commit releases nothing', async () => {
+        const s = makeSubmission({ owner: 'node-a', leaseExpiresAt: T0 + 1000 }, 1);
+        await create(s);
+        const skipping = { ...s.taskRuns[0]!, version: 3 };
+        await expect(
+          store.commit({ taskRuns: [skipping], releases: [s.request.uuid] }, { owner: 'node-a' }),
+        ).rejects.toBeInstanceOf(StaleWriteError);
+        expect(await store.getRequest(s.request.uuid)).toEqual(s.request);
+      });
+    });
+
     describe('lists, claims and schedules follow every save', () => {
       /** The uuids a filter lists. */
       async function listed(filter: Parameters<Store['listRequests']>[0]): Promise<string[]> {

@@ -95,6 +95,7 @@ describe("awx_job_launch running the article's awx_job_template_run against a fa
       if (change.templateId === 7) payload.tasks[TASK].vars.input.extra_vars = { target_hosts: 'web' };
       const detail = await submitAndWait(server, payload);
       expect(detail.status).toBe('failed');
+      expect(taskOf(detail, TASK).state).toBe('failed');
       expect(taskOf(detail, TASK).error).toContain(sentence);
       expect(detail.error).toContain(sentence);
       expect(awx.jobs.length).toBe(before);

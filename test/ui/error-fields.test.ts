@@ -35,4 +35,21 @@ describe('placeErrors', () => {
     expect(placed.fields.get('ref')).toEqual(['is required']);
     expect(placed.general).toEqual([{ path: '/tasks/zz', message: 'no task zz' }]);
   });
+
+  it('places a missing variable reported at its task at the field of the variable it names', () => {
+    const needs =
+      "task noop_01: input 'expires' needs ${workflow.input.delay} (through the default 'expires')";
+    const placed = placeErrors(
+      [
+        { path: '/tasks/noop_01', message: needs },
+        { path: '/tasks', message: 'needs ${workflow.input.other} and ${workflow.input.delay}' },
+      ],
+      new Set(['delay']),
+    );
+    expect(placed.fields.get('input:delay')).toEqual([
+      needs,
+      'needs ${workflow.input.other} and ${workflow.input.delay}',
+    ]);
+    expect(placed.general).toEqual([]);
+  });
 });

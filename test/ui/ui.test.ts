@@ -99,9 +99,12 @@ describe('the web UI', () => {
     await page.goto(`${o3.url}/submit?template=noop_template_run`);
     await page.fill('#field-input-delay', '1');
 
-    // Validating without global_delay: the API's problem is shown, and nothing is submitted.
+    // Validating without global_delay: the API's problem is shown at that field, and nothing is submitted.
     await page.click('button:has-text("Validate")');
-    await expect.poll(() => page.textContent('.submit-form [role="alert"]'), WAIT).toContain('global_delay');
+    const fieldErrors = page.locator('[data-field="field-input-global_delay"] .field-errors');
+    await expect.poll(() => fieldErrors.textContent(), WAIT).toContain('${workflow.input.global_delay}');
+    expect(await page.getAttribute('#field-input-global_delay', 'aria-invalid')).toBe('true');
+    expect(await page.textContent('.submit-form [role="alert"]')).toContain('shown at the fields below');
     await page.fill('#field-input-global_delay', '600');
     await page.fill('#field-name', 'ui noop');
     await page.click('button:has-text("Validate")');

@@ -255,7 +255,7 @@ const APPEND_LOGS = `
 // claim by another node (FOR UPDATE SKIP LOCKED) from slipping in between check and commit.
 const COMMIT = `
   CREATE FUNCTION o3_commit(p_requests json, p_revisions json, p_task_runs json, p_logs json,
-    p_owner text, p_touched text[]) RETURNS void
+    p_owner text, p_touched text[], p_releases text[]) RETURNS void
   LANGUAGE plpgsql AS $$
   DECLARE
     bad record;
@@ -277,6 +277,11 @@ const COMMIT = `
         RAISE EXCEPTION USING ERRCODE = 'O3STL', MESSAGE = format(
           'Request %s is owned by %s, not by %s; the lease was lost.', bad.uuid,
           CASE WHEN bad.owner IS NULL THEN 'no node' ELSE 'node ' || bad.owner END, p_owner);
+      END IF;
+      -- Leases given up with the last writes; one another node holds is left alone.
+      IF p_releases IS NOT NULL THEN
+        UPDATE requests SET owner = NULL, lease_expires_at = NULL
+          WHERE uuid = ANY (p_releases) AND owner = p_owner;
       END IF;
     END IF;
   END $$;
@@ -315,9 +320,34 @@ const CREATE_REQUEST = `
   END $$;
 `;
 
+// Many creates in one transaction: each item as o3_create_request would, in order, so a ref repeated
+// in the batch finds the request its first item created. Returns one "existing" per item.
+const CREATE_REQUESTS = `
+  CREATE FUNCTION o3_create_requests(p json) RETURNS text[]
+  LANGUAGE plpgsql AS $$
+  DECLARE
+    item json;
+    answers text[] := '{}';
+  BEGIN
+    FOR item IN SELECT value FROM json_array_elements(p) LOOP
+      answers := answers || o3_create_request(item -> 'request', item -> 'revision', item -> 'taskRuns',
+        item -> 'logs');
+    END LOOP;
+    RETURN answers;
+  END $$;
+`;
+
 /** Migration `i` takes a schema from version `i` to `i + 1` (as recorded in schema_migrations). */
 export const MIGRATIONS: readonly string[] = [
-  [TABLES, STALE, SAVE_REQUESTS, SAVE_REVISIONS, SAVE_TASK_RUNS, APPEND_LOGS, COMMIT, CREATE_REQUEST].join(
-    '\n',
-  ),
+  [
+    TABLES,
+    STALE,
+    SAVE_REQUESTS,
+    SAVE_REVISIONS,
+    SAVE_TASK_RUNS,
+    APPEND_LOGS,
+    COMMIT,
+    CREATE_REQUEST,
+    CREATE_REQUESTS,
+  ].join('\n'),
 ];

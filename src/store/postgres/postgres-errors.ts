@@ -6,9 +6,11 @@ export const STALE_SQLSTATE = 'O3STL';
 
 // SQLSTATE classes and codes that mean the database cannot serve us right now, as opposed to a bug
 // in a statement: connection exceptions (08), resources (53), operator intervention (57: admin or
-// crash shutdown, cannot connect now, query canceled by a timeout), system errors (58), and
-// transaction rollbacks (40: a deadlock or serialization failure, which a retry resolves).
-const UNAVAILABLE_CLASSES = ['08', '53', '57', '58', '40'];
+// crash shutdown, cannot connect now, query canceled by a timeout), system errors (58), transaction
+// rollbacks (40: a deadlock or serialization failure, which a retry resolves), and, as the SQLite
+// store does for a file it cannot open, a login refused (28) or a database that does not exist.
+const UNAVAILABLE_CLASSES = ['08', '53', '57', '58', '40', '28'];
+const UNAVAILABLE_CODES = new Set(['3D000']);
 
 // Node socket errors, and the messages pg gives for a connection it lost or could not get.
 const NETWORK_CODES = new Set([
@@ -40,6 +42,7 @@ export function toStoreError(error: unknown): unknown {
 function isUnavailable(error: unknown, code: unknown): boolean {
   if (typeof code === 'string') {
     if (NETWORK_CODES.has(code)) return true;
+    if (UNAVAILABLE_CODES.has(code)) return true;
     if (/^[0-9A-Z]{5}$/.test(code) && UNAVAILABLE_CLASSES.includes(code.slice(0, 2))) return true;
   }
   if (error instanceof AggregateError) return error.errors.some((e) => isUnavailable(e, codeOf(e)));

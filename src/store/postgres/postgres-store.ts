@@ -15,6 +15,7 @@ import type {
   CreateRequestResult,
   LogLine,
   LogQuery,
+  NewRequest,
   Page,
   RequestFilter,
   RequestRecord,
@@ -114,14 +115,30 @@ class PostgresStore implements Store {
     taskRuns: TaskRunRecord[],
     logs?: LogLine[],
   ): Promise<CreateRequestResult> {
-    const params = [toJson(request), toJson(revision), jsonArray(taskRuns), jsonArray(logs)];
-    const [row] = await this.#query<{ existing: string | null }>(SQL.createRequest, params);
-    const existing = row?.existing ?? null;
-    if (existing === null) return { created: true, request: { ...request } };
-    // Requests are never deleted, so the request that holds the ref is still there.
-    const found = await this.getRequest(existing);
-    if (found === undefined) throw new Error(`request ${existing} vanished while being read`);
-    return { created: false, request: found };
+    const [result] = await this.createRequests([{ request, revision, taskRuns, logs }]);
+    return result!;
+  }
+
+  async createRequests(items: NewRequest[]): Promise<CreateRequestResult[]> {
+    if (items.length === 0) return [];
+    const [row] = await this.#query<{ existing: (string | null)[] }>(SQL.createRequests, [toJson(items)]);
+    const existing = row?.existing ?? [];
+    // A ref taken by an earlier item of the batch is answered with that item's request; one taken
+    // before is read back (requests are never deleted, so it is still there).
+    const created = new Map<string, RequestRecord>();
+    items.forEach((item, i) => {
+      if (existing[i] === null) created.set(item.request.uuid, item.request);
+    });
+    const others = [...new Set(existing.filter((u): u is string => u !== null && !created.has(u)))];
+    const found = others.length === 0 ? [] : await this.#query<RequestRecord>(SQL.getRequests, [others]);
+    const stored = new Map([...created, ...found.map((r) => [r.uuid, r] as const)]);
+    return items.map((item, i) => {
+      const uuid = existing[i] ?? null;
+      if (uuid === null) return { created: true, request: { ...item.request } };
+      const request = stored.get(uuid);
+      if (request === undefined) throw new Error(`request ${uuid} vanished while being read`);
+      return { created: false, request: { ...request } };
+    });
   }
 
   async commit(changes: ChangeSet, options?: CommitOptions): Promise<void> {
@@ -129,10 +146,13 @@ class PostgresStore implements Store {
     const revisions = jsonArray(changes.revisions?.map(revisionSave));
     const taskRuns = jsonArray(changes.taskRuns);
     const logs = jsonArray(changes.logs);
-    if (requests === null && revisions === null && taskRuns === null && logs === null) return;
     const owner = options?.owner ?? null;
+    // Releases apply to fenced commits only: without an owner there is no lease to give up.
+    const releases = owner === null || !changes.releases?.length ? null : changes.releases;
+    const writes = [requests, revisions, taskRuns, logs, releases];
+    if (writes.every((w) => w === null)) return;
     const touched = owner === null ? null : touchedRequests(changes);
-    await this.#query(SQL.commit, [requests, revisions, taskRuns, logs, owner, touched]);
+    await this.#query(SQL.commit, [requests, revisions, taskRuns, logs, owner, touched, releases]);
   }
 
   async getRequest(uuid: string): Promise<RequestRecord | undefined> {

@@ -33,9 +33,10 @@ const LEASE_FREE = `(owner IS NULL OR owner = $1 OR lease_expires_at IS NULL OR 
 /** The fixed statements of the store; parameters are listed where each is used. */
 export const SQL = {
   ping: statement('ping', 'SELECT 1'),
-  commit: statement('commit', 'SELECT o3_commit($1, $2, $3, $4, $5, $6)'),
-  createRequest: statement('create_request', 'SELECT o3_create_request($1, $2, $3, $4) AS existing'),
+  commit: statement('commit', 'SELECT o3_commit($1, $2, $3, $4, $5, $6, $7)'),
+  createRequests: statement('create_requests', 'SELECT o3_create_requests($1) AS existing'),
   getRequest: statement('get_request', `SELECT ${REQUEST_COLUMNS} FROM requests WHERE uuid = $1`),
+  getRequests: statement('get_requests', `SELECT ${REQUEST_COLUMNS} FROM requests WHERE uuid = ANY ($1)`),
   getRequestByRef: statement('get_request_by_ref', `SELECT ${REQUEST_COLUMNS} FROM requests WHERE ref = $1`),
   getRevisions: statement(
     'get_revisions',

@@ -17,6 +17,7 @@ import type {
   CreateRequestResult,
   LogLine,
   LogQuery,
+  NewRequest,
   Page,
   RequestFilter,
   RequestRecord,
@@ -116,24 +117,40 @@ class RedisStore implements Store {
     request: RequestRecord,
     revision: RevisionRecord,
     taskRuns: TaskRunRecord[],
-    logs: LogLine[] = [],
+    logs?: LogLine[],
   ): Promise<CreateRequestResult> {
-    const reply = (await this.#script('createRequest', [
-      ...requestArgs(request),
-      ...revisionArgs(revision),
-      ...counted(taskRuns, taskRunArgs),
-      ...counted(logs, logArgs),
-    ])) as [number, string[]?];
-    if (reply[0] === 1) return { created: true, request: { ...request } };
-    const existing = toRequest(reply[1] ?? []);
-    if (existing === undefined) throw new Error(`the request holding ref ${request.ref} cannot be read`);
-    return { created: false, request: existing };
+    const [result] = await this.createRequests([{ request, revision, taskRuns, logs }]);
+    return result!;
+  }
+
+  async createRequests(items: NewRequest[]): Promise<CreateRequestResult[]> {
+    if (items.length === 0) return [];
+    const replies = (await this.#script(
+      'createRequests',
+      counted(items, (item) => [
+        ...requestArgs(item.request),
+        ...revisionArgs(item.revision),
+        ...counted(item.taskRuns, taskRunArgs),
+        ...counted(item.logs ?? [], logArgs),
+      ]),
+    )) as [number, string[]?][];
+    return items.map((item, i) => {
+      const [created, hash] = replies[i] ?? [];
+      if (created === 1) return { created: true, request: { ...item.request } };
+      const existing = toRequest(hash ?? []);
+      if (existing === undefined)
+        throw new Error(`the request holding ref ${item.request.ref} cannot be read`);
+      return { created: false, request: existing };
+    });
   }
 
   async commit(changes: ChangeSet, options?: CommitOptions): Promise<void> {
     const { requests = [], revisions = [], taskRuns = [], logs = [] } = changes;
-    if (requests.length + revisions.length + taskRuns.length + logs.length === 0) return;
     const owner = options?.owner ?? '';
+    // Releases apply to fenced commits only: without an owner there is no lease to give up.
+    const releases = owner === '' ? [] : (changes.releases ?? []);
+    const writes = requests.length + revisions.length + taskRuns.length + logs.length + releases.length;
+    if (writes === 0) return;
     await this.#script('commit', [
       owner,
       ...counted(owner === '' ? [] : touchedRequests(changes), (uuid) => [uuid]),
@@ -141,6 +158,7 @@ class RedisStore implements Store {
       ...counted(revisions, revisionArgs),
       ...counted(taskRuns, taskRunArgs),
       ...counted(logs, logArgs),
+      ...counted(releases, (uuid) => [uuid]),
     ]);
   }
 

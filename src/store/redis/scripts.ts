@@ -158,9 +158,9 @@ end
 `;
 
 /**
- * commit: owner ('' for none), touched request uuids, then requests, revisions, task runs and
- * logs, each as a count and the fields of record-codec.ts. Fencing checks the owner of each touched
- * request as stored (saves never move it) or as inserted by this change set.
+ * commit: owner ('' for none), touched request uuids, then requests, revisions, task runs, logs
+ * and released request uuids, each as a count and the fields of record-codec.ts. Fencing checks the
+ * owner of each touched request as stored (saves never move it) or as inserted by this change set.
  */
 const COMMIT = `
 local owner = take()
@@ -169,6 +169,7 @@ local requests = take_list(take_request)
 local revisions = take_list(take_revision)
 local runs = take_list(take_run)
 local logs = take_list(take_log)
+local releases = take_list(take)
 for _, r in ipairs(requests) do check_request(r) end
 for _, r in ipairs(revisions) do check_revision(r) end
 for _, r in ipairs(runs) do check_run(r) end
@@ -190,27 +191,54 @@ for _, r in ipairs(requests) do save_request(r) end
 for _, r in ipairs(revisions) do save_revision(r) end
 for _, r in ipairs(runs) do save_run(r) end
 for _, l in ipairs(logs) do append_log(l) end
+-- Leases given up with the last writes (fenced commits only); one another node holds is left alone.
+if owner ~= '' then
+  for _, uuid in ipairs(releases) do
+    local key = P .. 'req:' .. uuid
+    if redis.call('HGET', key, 'o') == owner then redis.call('HSET', key, 'o', '', 'l', '') end
+  end
+end
 return 1
 `;
 
-/** createRequest: returns {1} when created, else {0, the existing request's hash}. */
-const CREATE_REQUEST = `
-local request = take_request()
-local existing = redis.call('HGET', P .. 'refs', request.ref)
-if existing then return { 0, redis.call('HGETALL', P .. 'req:' .. existing) } end
-if redis.call('EXISTS', P .. 'req:' .. request.uuid) == 1 then
-  stale('A request with uuid ' .. request.uuid .. ' already exists under another ref.')
+/**
+ * createRequests: a count, then per item a request, its revision, task runs and logs. Every item is
+ * checked before anything is written, so the batch is all or nothing; a ref taken before, or by an
+ * earlier item, answers the item with that request. Returns per item {1} (created) or {0, hash}.
+ */
+const CREATE_REQUESTS = `
+local items = take_list(function()
+  return { request = take_request(), revision = take_revision(), runs = take_list(take_run),
+    logs = take_list(take_log) }
+end)
+local taken, uuids = {}, {}
+for _, item in ipairs(items) do
+  local r = item.request
+  item.existing = taken[r.ref] or redis.call('HGET', P .. 'refs', r.ref)
+  if not item.existing then
+    if uuids[r.uuid] or redis.call('EXISTS', P .. 'req:' .. r.uuid) == 1 then
+      stale('A request with uuid ' .. r.uuid .. ' already exists under another ref.')
+    end
+    check_revision(item.revision)
+    for _, run in ipairs(item.runs) do check_run(run) end
+    taken[r.ref] = r.uuid
+    uuids[r.uuid] = true
+  end
 end
-local revision = take_revision()
-local runs = take_list(take_run)
-local logs = take_list(take_log)
-check_revision(revision)
-for _, r in ipairs(runs) do check_run(r) end
-save_request(request)
-save_revision(revision)
-for _, r in ipairs(runs) do save_run(r) end
-for _, l in ipairs(logs) do append_log(l) end
-return { 1 }
+local out = {}
+for j, item in ipairs(items) do
+  if not item.existing then
+    save_request(item.request)
+    save_revision(item.revision)
+    for _, run in ipairs(item.runs) do save_run(run) end
+    for _, l in ipairs(item.logs) do append_log(l) end
+    out[j] = { 1 }
+  end
+end
+for j, item in ipairs(items) do
+  if item.existing then out[j] = { 0, redis.call('HGETALL', P .. 'req:' .. item.existing) } end
+end
+return out
 `;
 
 const GET_REQUEST_BY_REF = `
@@ -389,7 +417,7 @@ return 1
 /** The scripts by name, each with the prelude. */
 export const SCRIPTS = {
   commit: PRELUDE + COMMIT,
-  createRequest: PRELUDE + CREATE_REQUEST,
+  createRequests: PRELUDE + CREATE_REQUESTS,
   getRequestByRef: PRELUDE + GET_REQUEST_BY_REF,
   getRevisions: PRELUDE + GET_REVISIONS,
   getTaskRuns: PRELUDE + GET_TASK_RUNS,

@@ -123,16 +123,7 @@ export function revisionInsertParams(r: RevisionRecord): unknown[] {
 
 /** Parameters of the revision compare-and-set update: the mutable fields, then key and old version. */
 export function revisionUpdateParams(r: RevisionRecord): unknown[] {
-  return [
-    r.status,
-    r.startedAt,
-    r.endedAt,
-    r.error,
-    r.version,
-    r.requestUuid,
-    r.revision,
-    r.version - 1,
-  ];
+  return [r.status, r.startedAt, r.endedAt, r.error, r.version, r.requestUuid, r.revision, r.version - 1];
 }
 
 /** Parameters of `INSERT INTO task_runs`, in column order (seq is assigned by SQLite). */

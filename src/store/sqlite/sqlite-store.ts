@@ -14,6 +14,7 @@ import type {
   CreateRequestResult,
   LogLine,
   LogQuery,
+  NewRequest,
   Page,
   RequestFilter,
   RequestRecord,
@@ -53,7 +54,7 @@ class SqliteStore implements Store {
   #st: Statements | undefined;
   readonly #lists = new Map<string, Database.Statement<unknown[], RequestRecord>>();
   #commitTx: ((changes: ChangeSet, owner: string | undefined) => void) | undefined;
-  #createTx: ((...args: Parameters<SqliteStore['createRequest']>) => CreateRequestResult) | undefined;
+  #createTx: ((items: NewRequest[]) => CreateRequestResult[]) | undefined;
 
   constructor(path: string) {
     this.#path = path;
@@ -75,12 +76,10 @@ class SqliteStore implements Store {
       this.#applyChanges(changes, owner),
     );
     this.#commitTx = (changes, owner) => commitTx.immediate(changes, owner);
-    const createTx = db.transaction(
-      (request: RequestRecord, revision: RevisionRecord, taskRuns: TaskRunRecord[], logs?: LogLine[]) =>
-        this.#insertRequest(request, revision, taskRuns, logs),
+    const createTx = db.transaction((items: NewRequest[]) =>
+      items.map((item) => this.#insertRequest(item.request, item.revision, item.taskRuns, item.logs)),
     );
-    this.#createTx = (request, revision, taskRuns, logs) =>
-      createTx.immediate(request, revision, taskRuns, logs);
+    this.#createTx = (items) => createTx.immediate(items);
   }
 
   async ping(): Promise<void> {
@@ -97,7 +96,13 @@ class SqliteStore implements Store {
     taskRuns: TaskRunRecord[],
     logs?: LogLine[],
   ): Promise<CreateRequestResult> {
-    return this.#run(() => this.#createTx!(request, revision, taskRuns, logs));
+    const [result] = this.#run(() => this.#createTx!([{ request, revision, taskRuns, logs }]));
+    return result!;
+  }
+
+  async createRequests(items: NewRequest[]): Promise<CreateRequestResult[]> {
+    if (items.length === 0) return [];
+    return this.#run(() => this.#createTx!(items));
   }
 
   async commit(changes: ChangeSet, options?: CommitOptions): Promise<void> {
@@ -218,6 +223,9 @@ class SqliteStore implements Store {
     // Checked after the writes, inside the same transaction: request saves never move the owner, so
     // this sees the owner as it was, and a request inserted by this very change set is covered too.
     if (owner !== undefined) this.#assertOwner(changes, owner);
+    for (const uuid of changes.releases ?? []) {
+      if (owner !== undefined) this.#st!.releaseLease.run(uuid, owner);
+    }
   }
 
   /** Inserts (version 1) or compare-and-sets a request; StaleWriteError when nothing was written. */

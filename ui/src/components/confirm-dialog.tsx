@@ -15,6 +15,8 @@ export function ConfirmDialog(props: {
   tone?: 'danger' | 'primary';
   busy?: boolean;
   error?: unknown;
+  /** What the error box says failed. */
+  errorTitle?: string;
   wide?: boolean;
   onConfirm: () => void;
   onClose: () => void;
@@ -51,7 +53,9 @@ export function ConfirmDialog(props: {
             {props.title}
           </h2>
           <div class="dialog-body">{props.children}</div>
-          {props.error !== undefined && props.error !== null && <ErrorBox error={props.error} />}
+          {props.error !== undefined && props.error !== null && (
+            <ErrorBox error={props.error} title={props.errorTitle} />
+          )}
           <div class="dialog-actions">
             <button type="button" class="button" onClick={props.onClose} disabled={props.busy} autofocus>
               {props.cancelLabel ?? 'Close'}

@@ -33,12 +33,24 @@ export function fieldOfPointer(pointer: string, inputNames: ReadonlySet<string>)
   return null;
 }
 
+/**
+ * The input a problem is about when its pointer names only the task: a missing variable is reported
+ * at `/tasks/T` (or `/tasks`) with a sentence naming the `${workflow.input.V}` it needs.
+ */
+export function inputNamedIn(message: string, inputNames: ReadonlySet<string>): string | null {
+  const named = new Set([...message.matchAll(/\$\{workflow\.input\.([A-Za-z0-9_-]+)\}/g)].map((m) => m[1]));
+  const known = [...named].filter((name): name is string => name !== undefined && inputNames.has(name));
+  return known.length === 1 ? `input:${known[0]}` : null;
+}
+
 /** Sorts problems to their fields; the same sentence twice at one field is shown once. */
 export function placeErrors(details: readonly ErrorDetail[], inputNames: ReadonlySet<string>): PlacedErrors {
   const fields = new Map<string, string[]>();
   const general: ErrorDetail[] = [];
   for (const detail of details) {
-    const field = fieldOfPointer(detail.path, inputNames);
+    const field =
+      fieldOfPointer(detail.path, inputNames) ??
+      (detail.path.startsWith('/tasks') ? inputNamedIn(detail.message, inputNames) : null);
     if (field === null) {
       general.push(detail);
       continue;

@@ -99,6 +99,7 @@ export function RequestActions(props: {
         tone="danger"
         busy={busy}
         error={error}
+        errorTitle="The request could not be canceled"
         onClose={close}
         onConfirm={() =>
           void act(async () => {
@@ -119,6 +120,7 @@ export function RequestActions(props: {
         tone="primary"
         busy={busy}
         error={error}
+        errorTitle="The request could not be retried"
         onClose={close}
         onConfirm={() =>
           void act(async () => {
@@ -139,6 +141,7 @@ export function RequestActions(props: {
         tone="primary"
         busy={busy || revise === null}
         error={error}
+        errorTitle="The revision was refused"
         wide
         onClose={close}
         onConfirm={() =>

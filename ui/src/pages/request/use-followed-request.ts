@@ -4,7 +4,7 @@
  * are not in the stream, so each change of state fetches the detail again (once per burst).
  */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { API, apiGet, seg } from '../../api.js';
+import { API, ApiError, apiGet, seg } from '../../api.js';
 import type { LiveState, LogLine, RequestDetail, TaskRunView } from '../../api-types.js';
 import { isRequestEnded } from '../../lib/states.js';
 import { follow, type Connection } from '../../sse.js';
@@ -33,6 +33,8 @@ export function useFollowedRequest(uuid: string): FollowedRequest {
   const [logs, setLogs] = useState<LogLine[]>([]);
   const [connection, setConnection] = useState<Connection>('connecting');
   const [epoch, setEpoch] = useState(0);
+  // No such request: nothing to follow, so the stream is not retried forever.
+  const [gone, setGone] = useState(false);
   const lastSeq = useRef(0);
   const timer = useRef<ReturnType<typeof setTimeout>>(undefined);
 
@@ -42,6 +44,7 @@ export function useFollowedRequest(uuid: string): FollowedRequest {
       setError(undefined);
     } catch (failure) {
       setError(failure);
+      if (failure instanceof ApiError && failure.status === 404) setGone(true);
     }
   }, [uuid]);
   const reloadSoon = useCallback(() => {
@@ -55,6 +58,7 @@ export function useFollowedRequest(uuid: string): FollowedRequest {
   }, [load]);
 
   useEffect(() => {
+    if (gone) return;
     const stop = follow(
       `${API}/workflow/${seg(uuid)}/logs?follow=1`,
       {
@@ -72,7 +76,7 @@ export function useFollowedRequest(uuid: string): FollowedRequest {
       lastSeq.current,
     );
     return stop;
-  }, [uuid, epoch, reloadSoon]);
+  }, [uuid, epoch, reloadSoon, gone]);
 
   // The stream ends with the request; a retry or revise run from elsewhere shows in the detail.
   const status = live && detail && live.revision >= detail.revision ? live.status : detail?.status;

@@ -143,14 +143,23 @@ export function InputField(props: {
   );
 }
 
-/** `used by a.x, b.x; needed by the default of g`. */
+/** `sets runtime_delay of 3 tasks; needed by the default of expires` (the template page lists each task). */
 function describeUses(uses: string[]): string {
-  const tasks = uses.filter((use) => !use.startsWith('default of '));
-  const defaults = uses
-    .filter((use) => use.startsWith('default of '))
-    .map((use) => use.slice('default of '.length));
+  const tasksByAttribute = new Map<string, string[]>();
+  const defaults: string[] = [];
+  for (const use of uses) {
+    if (use.startsWith('default of ')) {
+      defaults.push(use.slice('default of '.length));
+      continue;
+    }
+    const [task = '', attribute = ''] = use.split('.');
+    tasksByAttribute.set(attribute, [...(tasksByAttribute.get(attribute) ?? []), task]);
+  }
+  const sets = [...tasksByAttribute].map(([attribute, tasks]) =>
+    tasks.length === 1 ? `${tasks[0]}.${attribute}` : `${attribute} of ${tasks.length} tasks`,
+  );
   return [
-    tasks.length ? `used by ${tasks.join(', ')}` : '',
+    sets.length ? `sets ${sets.join(', ')}` : '',
     defaults.length ? `needed by the default of ${defaults.join(', ')}` : '',
   ]
     .filter(Boolean)
