@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
-import { conflict, errorMessage, notFound } from '../errors.js';
+import { StaleWriteError, conflict, errorMessage, notFound } from '../errors.js';
 import type { RequestValidation } from '../request/validate-request.js';
 import { payloadHash } from '../request/validate-request.js';
 import {
@@ -52,6 +52,8 @@ export type EngineEvents = { committed: [Required<ChangeSet>]; ended: [RequestRe
 
 const CLAIM_BATCH = 100;
 const MAX_SCHEDULE_SLEEP_MS = 30_000;
+/** How often a node looks for cancels that other nodes wrote for its requests. */
+const CANCEL_WATCH_MS = 1000;
 
 /** The workflow engine of one node. */
 export class Engine {
@@ -62,6 +64,7 @@ export class Engine {
   private readonly slots: Semaphore;
   private readonly clock: Clock;
   private leaseTimer: NodeJS.Timeout | null = null;
+  private cancelTimer: NodeJS.Timeout | null = null;
   private scheduleTimer: NodeJS.Timeout | null = null;
   private running = false;
 
@@ -89,6 +92,12 @@ export class Engine {
     const renewEvery = Math.max(250, Math.floor(this.deps.config.leaseMs / 3));
     this.leaseTimer = setInterval(() => void this.maintainLeases(), renewEvery);
     this.leaseTimer.unref();
+    this.cancelTimer = setInterval(() => {
+      this.watchCancels().catch((error: unknown) =>
+        this.deps.logger.warn({ err: errorMessage(error) }, 'watching for cancels failed; retrying'),
+      );
+    }, CANCEL_WATCH_MS);
+    this.cancelTimer.unref();
     await this.armSchedules();
   }
 
@@ -96,6 +105,7 @@ export class Engine {
   async stop(): Promise<void> {
     this.running = false;
     if (this.leaseTimer) clearInterval(this.leaseTimer);
+    if (this.cancelTimer) clearInterval(this.cancelTimer);
     if (this.scheduleTimer) clearTimeout(this.scheduleTimer);
     for (const runner of this.runners.values()) runner.stop();
     await this.queue.drain();
@@ -147,19 +157,45 @@ export class Engine {
       await runner.cancel();
       return { ...runner.request };
     }
-    const request = await this.deps.store.getRequest(uuid);
-    if (!request) throw notFound(`no request ${uuid}`);
-    if (isRequestEnded(request.status))
-      throw conflict(`request ${uuid} has already ended (${request.status})`);
-    // Not followed here (scheduled, or owned by no one yet): claim it and cancel it as its owner.
-    const [claimed] = await this.deps.store
-      .claimRequests(this.deps.config.nodeId, this.clock.now(), this.deps.config.leaseMs, 1)
-      .then((all) => all.filter((r) => r.uuid === uuid));
-    const target = claimed ?? request;
-    const loaded = await this.loadRunner(target);
-    this.runners.set(uuid, loaded);
-    await loaded.cancel();
-    return { ...loaded.request };
+    for (let attempt = 0; ; attempt++) {
+      const request = await this.deps.store.getRequest(uuid);
+      if (!request) throw notFound(`no request ${uuid}`);
+      if (isRequestEnded(request.status)) {
+        throw conflict(`request ${uuid} has already ended (${request.status})`);
+      }
+      if (request.status === 'canceling') return request;
+      // Another node follows it (or no one yet): mark it canceling; its owner notices within a
+      // second (watchCancels), and one that is not owned is adopted here and canceled at once.
+      const now = this.clock.now();
+      const marked: RequestRecord = {
+        ...request,
+        status: 'canceling',
+        updatedAt: now,
+        version: request.version + 1,
+      };
+      const message = `cancel requested through node ${this.deps.config.nodeId}`;
+      try {
+        await this.deps.store.commit({
+          requests: [marked],
+          logs: [{ requestUuid: uuid, taskUuid: null, ts: now, level: 'info', source: 'engine', message }],
+        });
+      } catch (error) {
+        if (error instanceof StaleWriteError && attempt < 5) continue;
+        throw error;
+      }
+      await this.adoptRequests();
+      return marked;
+    }
+  }
+
+  /** Carries out cancels that other nodes wrote to the store for requests this node follows. */
+  private async watchCancels(): Promise<void> {
+    if (this.runners.size === 0) return;
+    const page = await this.deps.store.listRequests({ status: 'canceling' }, { limit: 1000 });
+    for (const stored of page.items) {
+      const runner = this.runners.get(stored.uuid);
+      if (runner && runner.request.status !== 'canceling') void runner.acceptCancel(stored);
+    }
   }
 
   /**

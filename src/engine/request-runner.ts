@@ -133,6 +133,16 @@ export class RequestRunner implements DriverHost {
     await this.finishIfDone();
   }
 
+  /** A cancel another node stored for this request: take its record (status and version), then cancel. */
+  async acceptCancel(stored: RequestRecord): Promise<void> {
+    if (this.done) return;
+    this.request.version = stored.version;
+    this.request.status = 'canceling';
+    this.request.updatedAt = stored.updatedAt;
+    this.revision.status = 'canceling';
+    await this.cancel();
+  }
+
   /** Stops following the request without changing it (SIGTERM or a lost lease). */
   stop(): void {
     this.stopped = true;

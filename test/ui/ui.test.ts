@@ -11,6 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/examples.js';
 import { call, startO3, type O3Process } from '../helpers/o3-process.js';
 
+// Some functions below run inside the page; the tests' tsconfig has no DOM types, so these are declared here.
+declare const window: any, document: any, getComputedStyle: any, MutationObserver: any;
+
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, 'test-results');
 const SUCCESS_COLOUR = '#15803d';
@@ -73,9 +76,9 @@ async function openPage(): Promise<{ page: Page; errors: string[] }> {
 function recordNodeStates(): void {
   const seen: { task: string; state: string; stroke: string }[] = [];
   const last = new Map<string, string>();
-  (window as unknown as { nodeStates: typeof seen }).nodeStates = seen;
+  window.nodeStates = seen;
   const scan = () => {
-    for (const node of document.querySelectorAll<SVGGElement>('svg.dag .dag-node')) {
+    for (const node of document.querySelectorAll('svg.dag .dag-node')) {
       const task = node.dataset.task ?? '';
       const state = node.dataset.state ?? '';
       if (last.get(task) === state) continue;
@@ -123,8 +126,7 @@ describe('the web UI', () => {
     );
 
     const seen: { task: string; state: string; stroke: string }[] = await page.evaluate(
-      () =>
-        (window as unknown as { nodeStates: { task: string; state: string; stroke: string }[] }).nodeStates,
+      () => window.nodeStates,
     );
     const firstSuccess = (task: string) => seen.findIndex((s) => s.task === task && s.state === 'successful');
     expect(firstSuccess('noop_01')).toBeGreaterThanOrEqual(0);

@@ -164,4 +164,16 @@ describe('the engine', () => {
       await limited.close();
     }
   });
+
+  it('cancels a scheduled request before it starts: every task canceled, nothing run', async () => {
+    const body = request('single', {});
+    (body.workflow as any).schedule = { when: 'at', start: new Date(Date.now() + 60_000).toISOString() };
+    const uuid = await submit(body);
+    const canceled = await server.app.inject({ method: 'POST', url: `/api/v1/workflow/${uuid}/cancel` });
+    expect(canceled.statusCode).toBe(202);
+    const detail = await waitForEnd(server, uuid);
+    expect(detail.status).toBe('canceled');
+    expect(taskOf(detail, 'only').state).toBe('canceled');
+    expect(calls.get(taskOf(detail, 'only').uuid)).toBeUndefined();
+  });
 });
