@@ -3,7 +3,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'test-results/', 'eslint.config.js', 'bin/', 'scripts/*.mjs'] },
+  {
+    ignores: [
+      'node_modules/',
+      'data/',
+      'test-results/',
+      'ui/dist/',
+      'eslint.config.js',
+      'bin/',
+      'scripts/*.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

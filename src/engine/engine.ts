@@ -402,16 +402,19 @@ export class Engine {
 
   /** Claims unfinished requests (all of them on start; orphans of dead nodes later) and resumes them. */
   private async adoptRequests(): Promise<void> {
+    // A claim also returns (and renews) the requests this node already follows, so ask for all of
+    // them plus a batch more: a node busy with many requests still adopts a dead node's orphans.
     for (;;) {
+      const limit = this.runners.size + CLAIM_BATCH;
       const claimed = await this.deps.store.claimRequests(
         this.deps.config.nodeId,
         this.clock.now(),
         this.deps.config.leaseMs,
-        CLAIM_BATCH,
+        limit,
       );
       const fresh = claimed.filter((request) => !this.runners.has(request.uuid));
       for (const request of fresh) await this.resume(request, `resumed by node ${this.deps.config.nodeId}`);
-      if (claimed.length < CLAIM_BATCH || fresh.length === 0) return;
+      if (claimed.length < limit || fresh.length === 0) return;
     }
   }
 

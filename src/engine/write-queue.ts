@@ -134,7 +134,7 @@ export class WriteQueue {
     await this.commitWithRetry(batch);
   }
 
-  private async commitWithRetry(batch: Batch): Promise<void> {
+  private async commitWithRetry(batch: Batch, interrupted = false): Promise<void> {
     for (let delay = RETRY_MIN_MS; ; delay = Math.min(delay * 2, RETRY_MAX_MS)) {
       try {
         await this.commitBatch(batch);
@@ -145,11 +145,18 @@ export class WriteQueue {
             { err: errorMessage(error), retryInMs: delay },
             'store unavailable, retrying the commit',
           );
+          interrupted = true;
           await new Promise((resolve) => setTimeout(resolve, delay));
           continue;
         }
+        // The connection may have dropped after the store applied the commit: then the retry
+        // finds its own write, not someone else's. Look before calling it stale.
+        if (error instanceof StaleWriteError && interrupted && (await this.landed(batch))) {
+          this.acknowledge(batch);
+          return;
+        }
         if (error instanceof StaleWriteError && requestsOf(batch).size > 1) {
-          await this.commitEachRequest(batch);
+          await this.commitEachRequest(batch, interrupted);
           return;
         }
         for (const waiter of batch.waiters) waiter.reject(error);
@@ -160,10 +167,41 @@ export class WriteQueue {
   }
 
   /** After a stale write, commits each request's part alone so that only the stale one fails. */
-  private async commitEachRequest(batch: Batch): Promise<void> {
+  private async commitEachRequest(batch: Batch, interrupted: boolean): Promise<void> {
     for (const uuid of requestsOf(batch)) {
-      await this.commitWithRetry(partOf(batch, uuid));
+      await this.commitWithRetry(partOf(batch, uuid), interrupted);
     }
+  }
+
+  /** True when every record of the batch is stored at exactly the version this batch writes. */
+  private async landed(batch: Batch): Promise<boolean> {
+    if (batch.requests.size + batch.revisions.size + batch.taskRuns.size === 0) return false;
+    try {
+      for (const r of batch.requests.values()) {
+        if ((await this.store.getRequest(r.uuid))?.version !== r.version + 1) return false;
+      }
+      for (const r of batch.revisions.values()) {
+        const stored = (await this.store.getRevisions(r.requestUuid)).find((x) => x.revision === r.revision);
+        if (stored?.version !== r.version + 1) return false;
+      }
+      for (const r of batch.taskRuns.values()) {
+        const stored = (await this.store.getTaskRuns(r.requestUuid, r.revision)).find(
+          (x) => x.uuid === r.uuid,
+        );
+        if (stored?.version !== r.version + 1) return false;
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Marks a batch as written: versions advance and its waiters go on. */
+  private acknowledge(batch: Batch): void {
+    for (const r of batch.requests.values()) r.version += 1;
+    for (const r of batch.revisions.values()) r.version += 1;
+    for (const r of batch.taskRuns.values()) r.version += 1;
+    for (const waiter of batch.waiters) waiter.resolve();
   }
 
   private async commitBatch(batch: Batch): Promise<void> {
@@ -178,10 +216,7 @@ export class WriteQueue {
       releases: batch.releases,
     };
     await this.store.commit(stored, { owner: this.owner });
-    for (const r of batch.requests.values()) r.version += 1;
-    for (const r of batch.revisions.values()) r.version += 1;
-    for (const r of batch.taskRuns.values()) r.version += 1;
-    for (const waiter of batch.waiters) waiter.resolve();
+    this.acknowledge(batch);
     this.onCommitted(stored);
   }
 }

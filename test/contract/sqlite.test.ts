@@ -171,13 +171,6 @@ describe('createStore', () => {
     }
   });
 
-  it('says postgres and redis are not available yet', async () => {
-    await expect(createStore('postgres://localhost/o3')).rejects.toThrow(
-      /postgres store is not available yet/,
-    );
-    await expect(createStore('redis://localhost:6379')).rejects.toThrow(/redis store is not available yet/);
-  });
-
   it('names the accepted forms for anything else', async () => {
     for (const url of ['mysql://x', 'data/o3', 'sqlite:']) {
       const error: unknown = await createStore(url).catch((e: unknown) => e);
