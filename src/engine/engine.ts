@@ -9,6 +9,9 @@ import type { Config } from '../config/config.js';
 import { StaleWriteError, conflict, errorMessage, notFound } from '../errors.js';
 import type { RequestValidation } from '../request/validate-request.js';
 import { payloadHash } from '../request/validate-request.js';
+import { resolveTaskInputs } from '../request/resolve-inputs.js';
+import type { RequestPayload } from '../request/payload.js';
+import type { CompiledTemplate } from '../template/types.js';
 import {
   isRequestEnded,
   type ChangeSet,
@@ -125,7 +128,7 @@ export class Engine {
     const result = await this.creates.create({
       request,
       revision: runner.sealRevision(revision),
-      taskRuns,
+      taskRuns: taskRuns.map((run) => runner.sealTaskRun(run)),
       logs: [
         {
           requestUuid: request.uuid,
@@ -288,7 +291,10 @@ export class Engine {
     const { payload, template, warnings } = validation;
     const meta = payload.workflow.meta;
     const scheduledAt = scheduledStart(payload, now);
-    const status: RequestStatus = scheduledAt === null ? 'pending' : 'scheduled';
+    // A request that starts now is stored `running` with its root tasks `created` (their inputs
+    // need no upstream output): the engine takes them up the moment this one commit is durable.
+    const startsNow = scheduledAt === null;
+    const status: RequestStatus = startsNow ? 'running' : 'scheduled';
     const request: RequestRecord = {
       uuid: randomUUID(),
       ref: meta.ref,
@@ -305,8 +311,8 @@ export class Engine {
       updatedAt: now,
       endedAt: null,
       error: null,
-      owner: status === 'pending' ? this.deps.config.nodeId : null,
-      leaseExpiresAt: status === 'pending' ? now + this.deps.config.leaseMs : null,
+      owner: startsNow ? this.deps.config.nodeId : null,
+      leaseExpiresAt: startsNow ? now + this.deps.config.leaseMs : null,
       version: 1,
     };
     const revision: RevisionRecord = {
@@ -317,15 +323,17 @@ export class Engine {
       template: template.document,
       status,
       createdAt: now,
-      startedAt: null,
+      startedAt: startsNow ? now : null,
       endedAt: null,
       error: null,
       warnings,
       version: 1,
     };
-    const taskRuns = template.tasks.map((task) =>
-      newTaskRun(request.uuid, 1, task.refName, task.className, now, undefined),
-    );
+    const taskRuns = template.tasks.map((task) => {
+      const run = newTaskRun(request.uuid, 1, task.refName, task.className, now, undefined);
+      if (startsNow && task.dependencies.length === 0) prepareRoot(run, template, payload, now);
+      return run;
+    });
     return { request, revision, taskRuns };
   }
 
@@ -384,9 +392,14 @@ export class Engine {
     const revisions = await this.deps.store.getRevisions(request.uuid);
     const revision = revisions.find((r) => r.revision === request.revision);
     if (!revision) throw new Error(`request ${request.uuid} has no revision ${request.revision}`);
-    const taskRuns = (await this.deps.store.getTaskRuns(request.uuid, request.revision)).map((r) =>
-      this.openTaskRun(r),
-    );
+    // The instance that had a run `created`, `running` or `waiting` is gone: the next one sees that
+    // state as its lastTaskState (§7: a `created` run calls run() again with lastTaskState `created`).
+    const taskRuns = (await this.deps.store.getTaskRuns(request.uuid, request.revision)).map((r) => {
+      const run = this.openTaskRun(r);
+      if (run.state === 'created' || run.state === 'running' || run.state === 'waiting')
+        run.lastTaskState = run.state;
+      return run;
+    });
     const previousRuns =
       request.revision > 1
         ? (await this.deps.store.getTaskRuns(request.uuid, request.revision - 1)).map((r) =>
@@ -509,6 +522,30 @@ function newTaskRun(
     endedAt: null,
     version: 1,
   };
+}
+
+/**
+ * A root task of a request that starts now: its inputs resolved and the run stored `created`
+ * with the request. One whose inputs do not resolve stays pending; the runner fails it with the reason.
+ */
+function prepareRoot(
+  run: TaskRunRecord,
+  template: CompiledTemplate,
+  payload: RequestPayload,
+  now: number,
+): void {
+  let inputs: Record<string, unknown>;
+  try {
+    inputs = resolveTaskInputs(template, run.taskRef, payload, () => ({ found: false }));
+  } catch {
+    return;
+  }
+  run.inputs = inputs;
+  run.attributes = Object.fromEntries(
+    Object.entries(inputs).map(([name, value]) => [name, { value, public: false }]),
+  );
+  run.state = 'created';
+  run.startedAt = now;
 }
 
 /** When a request starts: null for now (or a start already due), else the schedule's time. */

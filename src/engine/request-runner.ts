@@ -332,7 +332,6 @@ export class RequestRunner implements DriverHost {
     run.attributes = attributes;
     run.state = 'created';
     run.startedAt = this.now();
-    this.log(run.uuid, 'info', 'engine', `task ${run.taskRef} created (class ${run.className})`);
     await this.saveTaskRun(run);
     return true;
   }

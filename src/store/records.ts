@@ -168,3 +168,26 @@ export interface LogLine {
 export interface StoredLogLine extends LogLine {
   seq: number;
 }
+
+/**
+ * A template registered over the API, kept so that every node and every restart has it. Stored
+ * once per (refName, version) and never changed: a new document needs a new version.
+ */
+export interface TemplateRecord {
+  refName: string;
+  version: number;
+  /** The template document as registered (plain JSON). */
+  document: unknown;
+  createdAt: number;
+}
+
+/** The outcome of an idempotent template save: the record already stored under its ref+version, if any. */
+export type SaveTemplateResult = { saved: true } | { saved: false; existing: TemplateRecord };
+
+/**
+ * The order of listTemplates in every store: by refName (code-unit order, as JavaScript sorts
+ * strings, so that all three stores agree whatever their collation), then version.
+ */
+export function compareTemplateRecords(a: TemplateRecord, b: TemplateRecord): number {
+  return a.refName < b.refName ? -1 : a.refName > b.refName ? 1 : a.version - b.version;
+}

@@ -13,8 +13,10 @@ import type {
   RequestRecord,
   RequestStatus,
   RevisionRecord,
+  SaveTemplateResult,
   StoredLogLine,
   TaskRunRecord,
+  TemplateRecord,
 } from './records.js';
 
 export * from './records.js';
@@ -146,4 +148,13 @@ export interface Store {
   releaseLease(owner: string, uuid: string): Promise<void>;
   /** The earliest `scheduledAt` of a scheduled request, or null when none is scheduled. */
   nextScheduledAt(): Promise<number | null>;
+
+  /**
+   * Stores a template registered over the API, idempotently by (refName, version): when that pair
+   * is stored already, nothing is written and the stored record is returned, whatever its document
+   * (the caller tells a repeat from a conflict). Concurrent saves of one pair store exactly one.
+   */
+  saveTemplate(record: TemplateRecord): Promise<SaveTemplateResult>;
+  /** Every stored template, sorted by refName, then version (compareTemplateRecords). */
+  listTemplates(): Promise<TemplateRecord[]>;
 }

@@ -337,6 +337,18 @@ const CREATE_REQUESTS = `
   END $$;
 `;
 
+// Templates registered over the API: a ref_name and version is stored once (the primary key), and
+// json keeps the document as written.
+const TEMPLATES = `
+  CREATE TABLE templates (
+    ref_name   text NOT NULL,
+    version    integer NOT NULL,
+    document   json NOT NULL,
+    created_at bigint NOT NULL,
+    PRIMARY KEY (ref_name, version)
+  );
+`;
+
 /** Migration `i` takes a schema from version `i` to `i + 1` (as recorded in schema_migrations). */
 export const MIGRATIONS: readonly string[] = [
   [
@@ -350,4 +362,5 @@ export const MIGRATIONS: readonly string[] = [
     CREATE_REQUEST,
     CREATE_REQUESTS,
   ].join('\n'),
+  TEMPLATES,
 ];

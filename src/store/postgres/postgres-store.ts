@@ -20,10 +20,13 @@ import type {
   RequestFilter,
   RequestRecord,
   RevisionRecord,
+  SaveTemplateResult,
   Store,
   StoredLogLine,
   TaskRunRecord,
+  TemplateRecord,
 } from '../store.js';
+import { compareTemplateRecords } from '../store.js';
 import { MIGRATIONS } from './migrations.js';
 import { toStoreError } from './postgres-errors.js';
 import { SQL, listQuery, type Statement } from './statements.js';
@@ -229,6 +232,21 @@ class PostgresStore implements Store {
   async nextScheduledAt(): Promise<number | null> {
     const [row] = await this.#query<{ at: number | null }>(SQL.nextScheduledAt, []);
     return row?.at ?? null;
+  }
+
+  async saveTemplate(record: TemplateRecord): Promise<SaveTemplateResult> {
+    const { refName, version, document, createdAt } = record;
+    const inserted = await this.#query(SQL.insertTemplate, [refName, version, toJson(document), createdAt]);
+    if (inserted.length === 1) return { saved: true };
+    // Read in a statement of its own: a racing save that committed after the insert's snapshot was
+    // taken is invisible to that statement, but not to a new one. Templates are never deleted.
+    const [existing] = await this.#query<TemplateRecord>(SQL.getTemplate, [refName, version]);
+    if (existing === undefined) throw new Error(`template ${refName} vanished while being read`);
+    return { saved: false, existing };
+  }
+
+  async listTemplates(): Promise<TemplateRecord[]> {
+    return (await this.#query<TemplateRecord>(SQL.listTemplates, [])).sort(compareTemplateRecords);
   }
 
   /** Runs one named statement on the pool, translating errors (postgres-errors.ts). */

@@ -21,6 +21,8 @@ const TASK_RUN_COLUMNS = `uuid, request_uuid AS "requestUuid", revision, task_re
 
 const LOG_COLUMNS = `seq, request_uuid AS "requestUuid", task_uuid AS "taskUuid", ts, level, source, message`;
 
+const TEMPLATE_COLUMNS = `ref_name AS "refName", version, document, created_at AS "createdAt"`;
+
 /** A named statement without its values. */
 export type Statement = Pick<QueryConfig, 'name' | 'text'>;
 
@@ -93,6 +95,17 @@ export const SQL = {
     'next_scheduled_at',
     `SELECT min(scheduled_at) AS "at" FROM requests WHERE status = 'scheduled'`,
   ),
+  // ($1 ref_name, $2 version, $3 document JSON, $4 created_at); a row only when it was inserted.
+  insertTemplate: statement(
+    'insert_template',
+    `INSERT INTO templates (ref_name, version, document, created_at) VALUES ($1, $2, $3, $4)
+      ON CONFLICT DO NOTHING RETURNING 1 AS saved`,
+  ),
+  getTemplate: statement(
+    'get_template',
+    `SELECT ${TEMPLATE_COLUMNS} FROM templates WHERE ref_name = $1 AND version = $2`,
+  ),
+  listTemplates: statement('list_templates', `SELECT ${TEMPLATE_COLUMNS} FROM templates`),
 } as const;
 
 // Each filter maps to one column; the order here fixes the order of the bound parameters.

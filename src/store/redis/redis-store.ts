@@ -22,10 +22,13 @@ import type {
   RequestFilter,
   RequestRecord,
   RevisionRecord,
+  SaveTemplateResult,
   Store,
   StoredLogLine,
   TaskRunRecord,
+  TemplateRecord,
 } from '../store.js';
+import { compareTemplateRecords } from '../store.js';
 import {
   fromParts,
   logArgs,
@@ -253,6 +256,24 @@ class RedisStore implements Store {
   async nextScheduledAt(): Promise<number | null> {
     const [, score] = await this.#call((redis) => redis.zrange(this.#key('due'), 0, 0, 'WITHSCORES'));
     return score === undefined ? null : Number(score);
+  }
+
+  async saveTemplate(record: TemplateRecord): Promise<SaveTemplateResult> {
+    const { refName, version, document, createdAt } = record;
+    const field = JSON.stringify([refName, version]);
+    const value = JSON.stringify({ refName, version, document: document ?? null, createdAt });
+    const key = this.#key('templates');
+    const set = await this.#call((redis) => redis.hsetnx(key, field, value));
+    if (set === 1) return { saved: true };
+    // Template fields are never changed or deleted, so the one that refused HSETNX is there to read.
+    const existing = await this.#call((redis) => redis.hget(key, field));
+    if (existing === null) throw new Error(`template ${refName} vanished while being read`);
+    return { saved: false, existing: JSON.parse(existing) as TemplateRecord };
+  }
+
+  async listTemplates(): Promise<TemplateRecord[]> {
+    const values = await this.#call((redis) => redis.hvals(this.#key('templates')));
+    return values.map((json) => JSON.parse(json) as TemplateRecord).sort(compareTemplateRecords);
   }
 
   /** Requests from the flat hashes a script returned. */

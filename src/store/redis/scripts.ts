@@ -22,6 +22,8 @@
  *   P log:UUID        list of a request's log lines (JSON); a line's seq is its position from 1
  *   P tlog:UUID:TASK  sorted set of the seqs of one task run's lines
  *   P schema          the version of this layout
+ *   P templates       hash JSON [refName, version] -> JSON of a template record (never changed
+ *                     once set: HSETNX, so no script is needed)
  */
 
 // Shared by every script: the prefix, argument reading, stale errors and index upkeep.

@@ -92,4 +92,14 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX logs_by_request ON logs (request_uuid, seq);
   `,
+  // Templates registered over the API. The key is the table: a ref_name and version is stored once.
+  `
+  CREATE TABLE templates (
+    ref_name   TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    document   TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (ref_name, version)
+  ) WITHOUT ROWID;
+  `,
 ];

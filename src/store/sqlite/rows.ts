@@ -3,7 +3,14 @@
  * a request row *is* its record and only JSON columns need a pass. Writes bind positionally: no
  * per-call parameter objects on the hot path.
  */
-import type { LogLine, RequestRecord, RevisionRecord, StoredLogLine, TaskRunRecord } from '../records.js';
+import type {
+  LogLine,
+  RequestRecord,
+  RevisionRecord,
+  StoredLogLine,
+  TaskRunRecord,
+  TemplateRecord,
+} from '../records.js';
 
 /** The request columns, aliased to RequestRecord's field names. */
 export const REQUEST_COLUMNS = `uuid, ref, trace_id AS traceId, name, description, template_ref AS templateRef,
@@ -22,6 +29,9 @@ export const TASK_RUN_COLUMNS = `uuid, request_uuid AS requestUuid, revision, ta
 
 /** The log columns, aliased. */
 export const LOG_COLUMNS = `seq, request_uuid AS requestUuid, task_uuid AS taskUuid, ts, level, source, message`;
+
+/** The template columns, aliased; document is still JSON text. */
+export const TEMPLATE_COLUMNS = `ref_name AS refName, version, document, created_at AS createdAt`;
 
 /** A revision as read, before its JSON columns are parsed. */
 export type RevisionRow = Omit<RevisionRecord, 'payload' | 'template' | 'warnings'> & {
@@ -173,3 +183,18 @@ export function logInsertParams(l: LogLine): unknown[] {
 
 /** A log row is already a StoredLogLine thanks to the aliases. */
 export type LogRow = StoredLogLine;
+
+/** A template as read, before its document is parsed. */
+export type TemplateRow = Omit<TemplateRecord, 'document'> & { document: string };
+
+/** Turns a template row into its record (parses the document in place). */
+export function toTemplate(row: TemplateRow): TemplateRecord {
+  const record = row as unknown as TemplateRecord;
+  record.document = JSON.parse(row.document);
+  return record;
+}
+
+/** The parameters of the template insert, in its column order. */
+export function templateInsertParams(t: TemplateRecord): unknown[] {
+  return [t.refName, t.version, json(t.document), t.createdAt];
+}

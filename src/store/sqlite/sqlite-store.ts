@@ -19,10 +19,13 @@ import type {
   RequestFilter,
   RequestRecord,
   RevisionRecord,
+  SaveTemplateResult,
   Store,
   StoredLogLine,
   TaskRunRecord,
+  TemplateRecord,
 } from '../store.js';
+import { compareTemplateRecords } from '../store.js';
 import { MIGRATIONS } from './migrations.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import {
@@ -33,8 +36,10 @@ import {
   revisionUpdateParams,
   taskRunInsertParams,
   taskRunUpdateParams,
+  templateInsertParams,
   toRevision,
   toTaskRun,
+  toTemplate,
 } from './rows.js';
 import { filterValues, listStatement, prepareStatements, type Statements } from './statements.js';
 
@@ -188,6 +193,20 @@ class SqliteStore implements Store {
 
   async nextScheduledAt(): Promise<number | null> {
     return this.#run((st) => st.nextScheduledAt.get() ?? null);
+  }
+
+  async saveTemplate(record: TemplateRecord): Promise<SaveTemplateResult> {
+    return this.#run((st) => {
+      if (st.insertTemplate.run(...templateInsertParams(record)).changes === 1) return { saved: true };
+      // Templates are never deleted, so the row that refused the insert is there to read.
+      const existing = st.getTemplate.get(record.refName, record.version);
+      if (existing === undefined) throw new Error(`template ${record.refName} vanished while being read`);
+      return { saved: false, existing: toTemplate(existing) };
+    });
+  }
+
+  async listTemplates(): Promise<TemplateRecord[]> {
+    return this.#run((st) => st.listTemplates.all().map(toTemplate).sort(compareTemplateRecords));
   }
 
   /** Runs `fn` as one IMMEDIATE transaction (see the module comment). */

@@ -10,9 +10,11 @@ import {
   REQUEST_COLUMNS,
   REVISION_COLUMNS,
   TASK_RUN_COLUMNS,
+  TEMPLATE_COLUMNS,
   type LogRow,
   type RevisionRow,
   type TaskRunRow,
+  type TemplateRow,
 } from './rows.js';
 import type { RequestRecord } from '../records.js';
 
@@ -44,6 +46,9 @@ export interface Statements {
   renewLease: Stmt;
   releaseLease: Stmt;
   nextScheduledAt: Stmt<number | null>;
+  insertTemplate: Stmt;
+  getTemplate: Stmt<TemplateRow>;
+  listTemplates: Stmt<TemplateRow>;
 }
 
 // Inserts of version-1 records do nothing on any uniqueness conflict, so "the row exists" shows up
@@ -134,6 +139,11 @@ export function prepareStatements(db: Database.Database): Statements {
     nextScheduledAt: p<number | null>(
       "SELECT MIN(scheduled_at) FROM requests INDEXED BY requests_due WHERE status = 'scheduled'",
     ).pluck(),
+    insertTemplate: p(
+      'INSERT INTO templates (ref_name, version, document, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    ),
+    getTemplate: p(`SELECT ${TEMPLATE_COLUMNS} FROM templates WHERE ref_name = ? AND version = ?`),
+    listTemplates: p(`SELECT ${TEMPLATE_COLUMNS} FROM templates`),
   };
 }
 
