@@ -25,6 +25,7 @@ import type { TaskRegistry } from '../task/task-registry.js';
 import { compileTemplate } from '../template/compile-template.js';
 import { systemClock, type Clock } from './clock.js';
 import { CreateBatcher } from './create-batcher.js';
+import { uuidV7 } from './uuid-v7.js';
 import { RequestRunner } from './request-runner.js';
 import { Semaphore } from './semaphore.js';
 import type { SecretBox } from './secret-box.js';
@@ -296,7 +297,7 @@ export class Engine {
     const startsNow = scheduledAt === null;
     const status: RequestStatus = startsNow ? 'running' : 'scheduled';
     const request: RequestRecord = {
-      uuid: randomUUID(),
+      uuid: uuidV7(now),
       ref: meta.ref,
       traceId: meta.trace_id || randomUUID().replaceAll('-', ''),
       name: meta.name ?? null,
@@ -506,7 +507,7 @@ function newTaskRun(
   previous: TaskRunRecord | undefined,
 ): TaskRunRecord {
   return {
-    uuid: randomUUID(),
+    uuid: uuidV7(now),
     requestUuid,
     revision,
     taskRef,

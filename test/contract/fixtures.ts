@@ -6,6 +6,7 @@ import type {
   RequestStatus,
   RevisionRecord,
   TaskRunRecord,
+  TemplateRecord,
 } from '../../src/store/store.js';
 
 /** A fixed "now" so tests never depend on the wall clock. */
@@ -117,4 +118,26 @@ export function bump<T extends { version: number }>(record: T, changes: Partial<
 /** A request of the given status (pending when omitted), for lease and schedule tests. */
 export function requestWithStatus(status: RequestStatus, overrides: Partial<RequestRecord> = {}): Submission {
   return makeSubmission({ status, ...overrides }, 1);
+}
+
+/** A template record of `refName` and `version` with a small nested document, registered at T0. */
+export function makeTemplateRecord(
+  refName: string,
+  version: number,
+  overrides: Partial<TemplateRecord> = {},
+): TemplateRecord {
+  return {
+    refName,
+    version,
+    document: {
+      name: 'A template é ✓',
+      ref_name: refName,
+      schema_version: version,
+      tasks: [
+        { name: 'Only', ref_name: 'only', class: 'noop', input: { runtime_delay: 0, tags: ['a', null] } },
+      ],
+    },
+    createdAt: T0,
+    ...overrides,
+  };
 }

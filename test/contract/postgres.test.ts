@@ -7,7 +7,7 @@ import { createStore } from '../../src/store/create-store.js';
 import { MIGRATIONS } from '../../src/store/postgres/migrations.js';
 import { createPostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { Store } from '../../src/store/store.js';
-import { T0, bump, makeLog, makeSubmission } from './fixtures.js';
+import { T0, bump, makeLog, makeSubmission, makeTemplateRecord } from './fixtures.js';
 import { describeStoreContract } from './store-contract.js';
 
 const PG_URL = process.env.O3_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -70,8 +70,28 @@ describe('postgres store: schema and migrations', () => {
       'revisions',
       'schema_migrations',
       'task_runs',
+      'templates',
     ]);
     expect(await tablesOf('public')).toEqual(publicBefore);
+  });
+
+  it('brings a schema of the first migration up to date, keeping its requests', async () => {
+    const schema = freshSchema();
+    const client = new pg.Client({ connectionString: PG_URL, options: `-c search_path="${schema}"` });
+    await client.connect();
+    await client.query(`CREATE SCHEMA "${schema}"`);
+    await client.query(
+      'CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz)',
+    );
+    await client.query(MIGRATIONS[0]!);
+    await client.query('INSERT INTO schema_migrations (version) VALUES (1)');
+    await client.end();
+    const old = await open(schema);
+    const s = makeSubmission();
+    await old.createRequest(s.request, s.revision, s.taskRuns, s.logs);
+    expect(await old.saveTemplate(makeTemplateRecord('upgraded', 1))).toEqual({ saved: true });
+    expect(await old.getRequest(s.request.uuid)).toEqual(s.request);
+    await old.close();
   });
 
   it('several nodes starting at once on a new schema migrate it exactly once', async () => {

@@ -6,7 +6,7 @@ import { O3Error, StoreUnavailableError } from '../../src/errors.js';
 import { createStore } from '../../src/store/create-store.js';
 import { createRedisStore } from '../../src/store/redis/redis-store.js';
 import type { Store } from '../../src/store/store.js';
-import { T0, bump, makeLog, makeSubmission, requestWithStatus } from './fixtures.js';
+import { T0, bump, makeLog, makeSubmission, makeTemplateRecord, requestWithStatus } from './fixtures.js';
 import { describeStoreContract } from './store-contract.js';
 
 const HOST = '127.0.0.1';
@@ -96,8 +96,10 @@ describe('redis store: keys', () => {
     const d = requestWithStatus('scheduled', { scheduledAt: T0 });
     await store.createRequest(d.request, d.revision, d.taskRuns);
     await store.claimDueSchedules('node-a', T0, 15_000, 10);
+    await store.saveTemplate(makeTemplateRecord('kept_under_prefix', 1));
     await store.close();
     const keys = (await scanAll(`${prefix}*`)).flat();
+    expect(keys).toContain(`${prefix}templates`);
     expect(keys).toContain(`${prefix}req:${s.request.uuid}`);
     expect(keys).toContain(`${prefix}run:${run.uuid}`);
     expect(keys).toContain(`${prefix}log:${s.request.uuid}`);

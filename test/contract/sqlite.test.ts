@@ -12,7 +12,7 @@ import { createStore } from '../../src/store/create-store.js';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
-import { T0, bump, makeLog, makeSubmission, requestWithStatus } from './fixtures.js';
+import { T0, bump, makeLog, makeSubmission, makeTemplateRecord, requestWithStatus } from './fixtures.js';
 import { describeStoreContract } from './store-contract.js';
 
 const root = join(tmpdir(), `o3-sqlite-test-${process.pid}-${randomUUID().slice(0, 8)}`);
@@ -74,6 +74,22 @@ describe('sqlite store', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     db.close();
+  });
+
+  it('brings a file of the first migration up to date, keeping its requests', async () => {
+    const path = freshPath();
+    const s = makeSubmission();
+    const first = await open(path);
+    await first.createRequest(s.request, s.revision, s.taskRuns, s.logs);
+    await first.close();
+    const db = new Database(path);
+    db.exec('DROP TABLE templates');
+    db.pragma('user_version = 1');
+    db.close();
+    const again = await open(path);
+    expect(await again.saveTemplate(makeTemplateRecord('upgraded', 1))).toEqual({ saved: true });
+    expect(await again.getRequest(s.request.uuid)).toEqual(s.request);
+    await again.close();
   });
 
   it('opening an existing file twice does not migrate it again', async () => {

@@ -14,6 +14,7 @@ import {
   makeRevision,
   makeSubmission,
   makeTaskRun,
+  makeTemplateRecord,
   requestWithStatus,
   type Submission,
 } from './fixtures.js';
@@ -821,6 +822,75 @@ export function describeStoreContract(
           store.commit({ taskRuns: [skipping], releases: [s.request.uuid] }, { owner: 'node-a' }),
         ).rejects.toBeInstanceOf(StaleWriteError);
         expect(await store.getRequest(s.request.uuid)).toEqual(s.request);
+      });
+    });
+
+    describe('templates', () => {
+      it('listTemplates of a fresh store is empty', async () => {
+        expect(await store.listTemplates()).toEqual([]);
+      });
+
+      it('saveTemplate stores a new template, which listTemplates reads back equal', async () => {
+        const record = makeTemplateRecord('saved_template', 1);
+        expect(await store.saveTemplate(record)).toEqual({ saved: true });
+        expect(await store.listTemplates()).toEqual([record]);
+      });
+
+      it('a second save of one ref+version returns saved:false with the stored record, whatever its document', async () => {
+        const first = makeTemplateRecord('repeated_template', 2);
+        await store.saveTemplate(first);
+        expect(await store.saveTemplate({ ...first, createdAt: T0 + 1 })).toEqual({
+          saved: false,
+          existing: first,
+        });
+        const other = makeTemplateRecord('repeated_template', 2, { document: { changed: true } });
+        expect(await store.saveTemplate(other)).toEqual({ saved: false, existing: first });
+        expect(await store.listTemplates()).toEqual([first]);
+      });
+
+      it('keeps versions of one ref and one version of several refs apart', async () => {
+        const records = [
+          makeTemplateRecord('a_template', 1),
+          makeTemplateRecord('a_template', 2, { document: { version: 2 } }),
+          makeTemplateRecord('b_template', 1, { document: { ref: 'b' } }),
+        ];
+        for (const record of records) expect((await store.saveTemplate(record)).saved).toBe(true);
+        expect(await store.listTemplates()).toEqual(records);
+      });
+
+      it('concurrent saves of one ref+version on several nodes store exactly one', async () => {
+        const stores = await nodes(4);
+        const records = Array.from({ length: 12 }, (_, i) =>
+          makeTemplateRecord('raced_template', 1, { document: { attempt: i }, createdAt: T0 + i }),
+        );
+        const results = await Promise.all(records.map((r, i) => stores[i % stores.length]!.saveTemplate(r)));
+        const winners = records.filter((_, i) => results[i]!.saved);
+        expect(winners).toHaveLength(1);
+        for (const result of results) if (!result.saved) expect(result.existing).toEqual(winners[0]);
+        expect(await store.listTemplates()).toEqual(winners);
+      });
+
+      it('lists by refName in code-unit order, then by version as a number', async () => {
+        const keys: [string, number][] = [
+          ['b', 10],
+          ['a_b', 1],
+          ['B', 1],
+          ['b', 2],
+          ['a', 3],
+          ['é', 1],
+          ['b', 1],
+        ];
+        for (const [ref, version] of keys) await store.saveTemplate(makeTemplateRecord(ref, version));
+        const listed = (await store.listTemplates()).map((t) => [t.refName, t.version]);
+        expect(listed).toEqual([
+          ['B', 1],
+          ['a', 3],
+          ['a_b', 1],
+          ['b', 1],
+          ['b', 2],
+          ['b', 10],
+          ['é', 1],
+        ]);
       });
     });
 
