@@ -54,7 +54,7 @@ async function w2() {
   return { value, unit: 'workflows/s' };
 }
 
-/** W3: one chain of `size` tasks; the hand-off is the time from a task's end being stored to the next one's start being stored. */
+/** W3: one chain of `size` tasks, end of one to start of the next. */
 async function w3() {
   const h = await benchEngine(
     storeUrl,

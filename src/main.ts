@@ -15,6 +15,7 @@ import type { Store } from './store/store.js';
 import { loadTasks } from './task/load-tasks.js';
 import type { TaskRegistry } from './task/task-registry.js';
 import { loadTemplates } from './template/load-templates.js';
+import { loadStoredTemplates, saveRegisteredTemplate } from './template/stored-templates.js';
 import { TemplateRegistry } from './template/template-registry.js';
 
 /** A running O3 node. */
@@ -63,6 +64,9 @@ export async function startServer(
   const logger = pino({ level: config.logLevel, base: { node: config.nodeId } });
   const store = await createStore(config.store);
   const { tasks, templates } = await loadCatalogues(config, logger);
+  // After the files, so that a file keeps its own ref_name and schema_version.
+  const stored = await loadStoredTemplates({ store, templates, tasks, logger });
+  logger.info({ templates: stored }, 'templates registered over the API loaded from the store');
   const secrets = new SecretBox(loadSecretKey(config.secretKey ?? undefined, config.secretKeyFile));
   const engine = new Engine({ config, store, tasks, logger, secrets });
   const app = await buildApp({
@@ -72,6 +76,7 @@ export async function startServer(
     tasks,
     logger,
     bodyLimitBytes: config.bodyLimitBytes,
+    onTemplateRegistered: (template) => saveRegisteredTemplate(store, template),
   });
   await engine.start();
   const url = await app.listen({ host: config.host, port: config.port });

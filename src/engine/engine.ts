@@ -56,6 +56,8 @@ export type EngineEvents = { committed: [Required<ChangeSet>]; ended: [RequestRe
 
 const CLAIM_BATCH = 100;
 const MAX_SCHEDULE_SLEEP_MS = 30_000;
+/** How soon schedules are looked at again after the store could not be read. */
+const SCHEDULE_RETRY_MS = 1000;
 /** How often a node looks for cancels that other nodes wrote for its requests. */
 const CANCEL_WATCH_MS = 1000;
 
@@ -355,15 +357,10 @@ export class Engine {
     runner.start().catch((error: unknown) => this.abandon(runner, error));
   }
 
-  /** The runner's last write (its final status, after its last log line) is durable when this is called. */
+  /** The runner's last write (its final status and lease release) is durable when this is called. */
   private onRunnerDone(runner: RequestRunner): void {
     this.runners.delete(runner.uuid);
     this.events.emit('ended', { ...runner.request });
-    void this.queue
-      .releaseLease(runner.uuid)
-      .catch((error: unknown) =>
-        this.deps.logger.warn({ err: errorMessage(error), request: runner.uuid }, 'lease release failed'),
-      );
   }
 
   /** Drops a request this node can no longer write (lost lease, stale write): another owner has it. */
@@ -469,12 +466,22 @@ export class Engine {
   /** Sleeps until the next due schedule (at most 30 s, for schedules other nodes add), then starts what is due. */
   private async armSchedules(): Promise<void> {
     if (!this.running) return;
+    let delay: number;
+    try {
+      const next = await this.deps.store.nextScheduledAt();
+      delay =
+        next === null
+          ? MAX_SCHEDULE_SLEEP_MS
+          : Math.min(Math.max(0, next - this.clock.now()), MAX_SCHEDULE_SLEEP_MS);
+    } catch (error) {
+      // The store is unreachable: the timer must be armed anyway, or no schedule would ever fire
+      // on this node again (a schedule due during an outage would wait forever).
+      this.deps.logger.warn({ err: errorMessage(error) }, 'reading the next schedule failed; retrying');
+      delay = SCHEDULE_RETRY_MS;
+    }
+    // Cleared after the read, not before: two calls at once then leave one timer, not two.
+    if (!this.running) return;
     if (this.scheduleTimer) clearTimeout(this.scheduleTimer);
-    const next = await this.deps.store.nextScheduledAt();
-    const delay =
-      next === null
-        ? MAX_SCHEDULE_SLEEP_MS
-        : Math.min(Math.max(0, next - this.clock.now()), MAX_SCHEDULE_SLEEP_MS);
     this.scheduleTimer = setTimeout(() => void this.fireSchedules(), delay);
     this.scheduleTimer.unref();
   }
@@ -493,7 +500,7 @@ export class Engine {
     } catch (error) {
       this.deps.logger.warn({ err: errorMessage(error) }, 'firing schedules failed; retrying');
     }
-    await this.armSchedules().catch(() => undefined);
+    await this.armSchedules();
   }
 }
 

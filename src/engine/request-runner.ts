@@ -409,7 +409,8 @@ export class RequestRunner implements DriverHost {
       );
     }
     this.log(null, final === 'successful' ? 'info' : 'warn', 'engine', `request ended ${final}`);
-    await this.setStatus(final);
+    // The end and the release of the lease in one commit: nothing of this request is written after it.
+    await Promise.all([this.setStatus(final), this.deps.queue.releaseLease(this.uuid)]);
     this.deps.onDone(this);
   }
 

@@ -263,8 +263,12 @@ export class TaskDriver {
     if (error !== null) r.error = error;
     r.endedAt = this.host.now();
     if (this.instance) r.attributes = Task.attributesOf(this.instance);
-    await this.host.saveTaskRun(r);
+    // Queued, then the host told at once: what it does next (dependents' `created`, the request's
+    // end) is queued behind this write, so it lands in the same commit or a later one — never
+    // before it — and a chain of tasks costs one commit per link, not two.
+    const saved = this.host.saveTaskRun(r);
     this.host.onEnded(this);
+    await saved;
   }
 
   private retryDue(state: TaskState): boolean {

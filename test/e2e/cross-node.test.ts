@@ -227,7 +227,9 @@ describe.each(Object.keys(STORES))('two o3 nodes on %s', (kind) => {
       ['work', 'canceled'],
       ['then', 'canceled'],
     ]);
-    const logLines = stream.events.filter((e) => e.event === 'log').map((e) => (e.data as { message: string }).message);
+    const logLines = stream.events
+      .filter((e) => e.event === 'log')
+      .map((e) => (e.data as { message: string }).message);
     expect(logLines).toContain(`cancel requested through node b-${kind}`);
     expect(logLines).toContain('request ended canceled');
 

@@ -7,6 +7,7 @@ import { Engine } from '../../src/engine/engine.js';
 import { SecretBox } from '../../src/engine/secret-box.js';
 import { loadCatalogues } from '../../src/main.js';
 import { createStore } from '../../src/store/create-store.js';
+import { loadStoredTemplates, saveRegisteredTemplate } from '../../src/template/stored-templates.js';
 
 /** Options of a test node. */
 export interface TestServerOptions {
@@ -29,6 +30,8 @@ export async function startTestServer(options: TestServerOptions = {}) {
   const logger = pino({ level: 'silent' });
   const store = await createStore(config.store);
   const { tasks, templates } = await loadCatalogues(config, logger);
+  // As startServer does: templates registered over the API are kept in the store.
+  await loadStoredTemplates({ store, templates, tasks, logger });
   const secrets = new SecretBox(randomBytes(32));
   const engine = new Engine({ config, store, tasks, logger, secrets });
   const app = await buildApp({
@@ -38,6 +41,7 @@ export async function startTestServer(options: TestServerOptions = {}) {
     tasks,
     logger,
     bodyLimitBytes: config.bodyLimitBytes,
+    onTemplateRegistered: (template) => saveRegisteredTemplate(store, template),
   });
   await engine.start();
   const close = async () => {

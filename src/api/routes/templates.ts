@@ -5,6 +5,7 @@ import { O3Error, clip, conflict, errorMessage, notFound } from '../../errors.js
 import { canonicalJson } from '../../request/validate-request.js';
 import { compileTemplate } from '../../template/compile-template.js';
 import { parseTemplateText } from '../../template/load-templates.js';
+import { currentTemplates, findTemplate, templateConflict } from '../../template/stored-templates.js';
 import type { CompiledTemplate } from '../../template/types.js';
 import type { AppDeps } from '../build-app.js';
 import { errors, ownValidation } from '../schemas.js';
@@ -60,7 +61,7 @@ export function templateRoutes(deps: AppDeps): FastifyPluginAsync {
     app.get(
       '/templates',
       { schema: { summary: 'The registered templates', tags: ['catalogue'] } },
-      async () => ({ templates: deps.templates.list().map(presentTemplateSummary) }),
+      async () => ({ templates: (await currentTemplates(deps)).map(presentTemplateSummary) }),
     );
 
     app.get<{ Params: { ref: string }; Querystring: { version?: string | string[] } }>(
@@ -78,7 +79,7 @@ export function templateRoutes(deps: AppDeps): FastifyPluginAsync {
       },
       async (request) => {
         const version = templateVersion(request.query.version);
-        const template = deps.templates.get(request.params.ref, version);
+        const template = await findTemplate(deps, request.params.ref, version);
         if (!template) {
           const which = version === undefined ? '' : ` version ${version}`;
           throw notFound(`no template '${clip(request.params.ref)}'${which}`);
@@ -101,16 +102,16 @@ export function templateRoutes(deps: AppDeps): FastifyPluginAsync {
       },
       async (request, reply) => {
         const template = compileTemplate(request.body, { lookupClass: deps.tasks.lookupMeta, source: null });
-        const existing = deps.templates.get(template.refName, template.version);
+        // The store is the source of truth: a pair another node registered is found there.
+        const existing = await findTemplate(deps, template.refName, template.version);
         if (existing) {
+          if (existing.source !== null) throw fileConflict(template);
           if (canonicalJson(existing.document) !== canonicalJson(template.document)) {
-            throw conflict(
-              `template '${template.refName}' schema_version ${template.version} is already registered with another ` +
-                'document; register the change as a new schema_version',
-            );
+            throw templateConflict(template.refName, template.version);
           }
           return reply.status(200).send(presentTemplate(existing));
         }
+        // Throws the same conflict when another node stored the pair with another document meanwhile.
         await deps.onTemplateRegistered?.(template);
         deps.templates.add(template);
         return reply
@@ -119,6 +120,17 @@ export function templateRoutes(deps: AppDeps): FastifyPluginAsync {
       },
     );
   };
+}
+
+/**
+ * The 409 of a pair a template file defines: files win over the store, so the API cannot register
+ * it, not even unchanged: stored, it would outlive a later edit of the file on nodes without the file.
+ */
+function fileConflict(template: CompiledTemplate): O3Error {
+  return conflict(
+    `template '${clip(template.refName)}' schema_version ${template.version} is defined by a template file ` +
+      'of the server; change the file, or register a new schema_version',
+  );
 }
 
 /** `?version=N`: a whole number from 1, else a 400 at the query (not a 404 for "version NaN"). */

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { O3Error, notFound } from '../../errors.js';
 import type { RequestPayload } from '../../request/payload.js';
 import { validateRequest, type RequestValidation } from '../../request/validate-request.js';
+import { findRequestTemplate } from '../../template/stored-templates.js';
 import { Type, type Static } from '@sinclair/typebox';
 import type { RequestFilter } from '../../store/store.js';
 import type { AppDeps } from '../build-app.js';
@@ -29,9 +30,11 @@ const DEFAULT_PAGE = 100;
 /** The workflow routes. */
 export function workflowRoutes(deps: AppDeps): FastifyPluginAsync {
   const now = deps.now ?? Date.now;
-  const validate = (body: unknown): RequestValidation => {
+  const validate = async (body: unknown): Promise<RequestValidation> => {
     // No body and no Content-Type: say so, rather than "the document must be an object".
     if (body === undefined) throw new O3Error('bad_request', 'the body is empty; send a JSON document');
+    // A template registered on another node is in the store, not yet in this node's registry.
+    await findRequestTemplate(deps, body);
     const validation = validateRequest(body, {
       templates: deps.templates,
       lookupClass: deps.tasks.lookupMeta,
@@ -54,7 +57,7 @@ export function workflowRoutes(deps: AppDeps): FastifyPluginAsync {
         },
       },
       async (request, reply) => {
-        const validation = validate(request.body);
+        const validation = await validate(request.body);
         if (!validation.valid) throw invalidRequest(validation.errors);
         const result = await deps.engine.submit(validation);
         const r = result.request;
@@ -86,7 +89,7 @@ export function workflowRoutes(deps: AppDeps): FastifyPluginAsync {
         },
       },
       async (request, reply) => {
-        const validation = validate(request.body);
+        const validation = await validate(request.body);
         if (!validation.valid) {
           const error = invalidRequest(validation.errors);
           return reply.status(422).send({
@@ -206,7 +209,7 @@ export function workflowRoutes(deps: AppDeps): FastifyPluginAsync {
           request.body,
           record.templateVersion,
         );
-        const validation = validate(merged);
+        const validation = await validate(merged);
         if (!validation.valid) {
           throw invalidRequest(anchorDetails(request.body, validation.errors.map(toRevisePointer)));
         }
