@@ -80,10 +80,12 @@ async function w3() {
   await done;
   const totalMs = performance.now() - start;
   await h.close();
+  // The figure is the time per link (end of one task to end of the next, run and ping included);
+  // the commit-to-commit hand-off is 0 when a task's end and its dependent's start share a commit.
   return {
-    value: median(handoffs),
-    unit: 'ms (p50 hand-off)',
-    perTaskMs: totalMs / size,
+    value: totalMs / size,
+    unit: 'ms per link',
+    p50HandoffMs: median(handoffs),
     handoffs: handoffs.length,
   };
 }
