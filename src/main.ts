@@ -8,6 +8,7 @@ import { pino, type Logger } from 'pino';
 import { buildApp } from './api/build-app.js';
 import { loadConfig, type Config, type ConfigOverrides } from './config/config.js';
 import { Engine } from './engine/engine.js';
+import { LogFiles } from './engine/log-files.js';
 import { SecretBox, loadSecretKey } from './engine/secret-box.js';
 import { O3Error } from './errors.js';
 import { createStore } from './store/create-store.js';
@@ -68,7 +69,8 @@ export async function startServer(
   const stored = await loadStoredTemplates({ store, templates, tasks, logger });
   logger.info({ templates: stored }, 'templates registered over the API loaded from the store');
   const secrets = new SecretBox(loadSecretKey(config.secretKey ?? undefined, config.secretKeyFile));
-  const engine = new Engine({ config, store, tasks, logger, secrets });
+  const logFiles = config.logDir === null ? undefined : new LogFiles(config.logDir, logger);
+  const engine = new Engine({ config, store, tasks, logger, secrets, logFiles });
   const app = await buildApp({
     engine,
     store,

@@ -15,6 +15,7 @@ import type { CompiledTemplate } from '../template/types.js';
 import {
   isRequestEnded,
   type ChangeSet,
+  type LogLine,
   type RequestRecord,
   type RequestStatus,
   type RevisionRecord,
@@ -28,6 +29,7 @@ import { CreateBatcher } from './create-batcher.js';
 import { uuidV7 } from './uuid-v7.js';
 import { RequestRunner } from './request-runner.js';
 import { Semaphore } from './semaphore.js';
+import type { LogFiles } from './log-files.js';
 import type { SecretBox } from './secret-box.js';
 import { WriteQueue } from './write-queue.js';
 
@@ -43,6 +45,8 @@ export interface EngineDeps {
   clock?: Clock;
   /** Encrypts secrets at rest (§9); without it they are stored as given. */
   secrets?: SecretBox;
+  /** Also writes request and task logs to files (O3_LOG_DIR). */
+  logFiles?: LogFiles;
 }
 
 /** The outcome of a submit: a new request, or the existing one for a repeated ref. */
@@ -128,21 +132,21 @@ export class Engine {
       { request, revision, template: validation.template, taskRuns },
       this.runnerDeps(),
     );
+    const submitted: LogLine = {
+      requestUuid: request.uuid,
+      taskUuid: null,
+      ts: request.createdAt,
+      level: 'info',
+      source: 'engine',
+      message: `request submitted (template ${request.templateRef} v${request.templateVersion}, ${request.status})`,
+    };
     const result = await this.creates.create({
       request,
       revision: runner.sealRevision(revision),
       taskRuns: taskRuns.map((run) => runner.sealTaskRun(run)),
-      logs: [
-        {
-          requestUuid: request.uuid,
-          taskUuid: null,
-          ts: request.createdAt,
-          level: 'info',
-          source: 'engine',
-          message: `request submitted (template ${request.templateRef} v${request.templateVersion}, ${request.status})`,
-        },
-      ],
+      logs: [submitted],
     });
+    if (result.created) this.deps.logFiles?.write(submitted, null);
     if (!result.created) {
       if (result.request.payloadHash !== request.payloadHash) {
         throw conflict(
@@ -348,6 +352,7 @@ export class Engine {
       logger: this.deps.logger,
       slots: this.slots,
       secrets: this.deps.secrets,
+      logFiles: this.deps.logFiles,
       onDone: (runner: RequestRunner) => this.onRunnerDone(runner),
     };
   }

@@ -20,6 +20,7 @@ import type { TaskRegistry } from '../task/task-registry.js';
 import type { CompiledTask, CompiledTemplate } from '../template/types.js';
 import type { Clock } from './clock.js';
 import { Redactor } from './redactor.js';
+import type { LogFiles } from './log-files.js';
 import type { SecretBox } from './secret-box.js';
 import { addSecretStrings, collectRequestSecrets } from './secrets.js';
 import type { Semaphore } from './semaphore.js';
@@ -35,6 +36,8 @@ export interface RunnerDeps {
   slots: Semaphore;
   /** Encrypts secrets at rest; absent in tests that do not care. */
   secrets?: SecretBox;
+  /** Also writes the logs to files (O3_LOG_DIR). */
+  logFiles?: LogFiles;
   /** Called once when the request has ended (or was abandoned) on this node. */
   onDone(runner: RequestRunner): void;
 }
@@ -59,6 +62,7 @@ export class RequestRunner implements DriverHost {
   private readonly runs = new Map<string, TaskRunRecord>();
   private readonly drivers = new Map<string, TaskDriver>();
   private readonly previousRuns = new Map<string, TaskRunRecord>();
+  private readonly refByUuid = new Map<string, string>();
   /** Task runs not started yet: kept as a set so that a task's end costs its dependents, not the template. */
   private readonly waiting = new Set<string>();
   /** Drivers that hold one of the global slots (O3_MAX_CONCURRENT_TASKS). */
@@ -82,6 +86,7 @@ export class RequestRunner implements DriverHost {
       if (run.state === 'pending') this.waiting.add(run.taskRef);
     }
     for (const run of state.previousRuns ?? []) this.previousRuns.set(run.taskRef, run);
+    for (const run of state.taskRuns) this.refByUuid.set(run.uuid, run.taskRef);
     collectRequestSecrets(this.payload, this.template, deps.tasks, this.redactor);
   }
 
@@ -176,14 +181,9 @@ export class RequestRunner implements DriverHost {
 
   log(taskUuid: string | null, level: LogLevel, source: 'engine' | 'system' | 'task', message: string): void {
     const text = this.redactor.text(message);
-    this.deps.queue.appendLog({
-      requestUuid: this.uuid,
-      taskUuid,
-      ts: this.now(),
-      level,
-      source,
-      message: text,
-    });
+    const line = { requestUuid: this.uuid, taskUuid, ts: this.now(), level, source, message: text };
+    this.deps.queue.appendLog(line);
+    this.deps.logFiles?.write(line, taskUuid === null ? null : (this.refByUuid.get(taskUuid) ?? null));
     if (source === 'system') this.deps.logger[level]({ request: this.uuid, task: taskUuid }, text);
   }
 
@@ -411,6 +411,7 @@ export class RequestRunner implements DriverHost {
     this.log(null, final === 'successful' ? 'info' : 'warn', 'engine', `request ended ${final}`);
     // The end and the release of the lease in one commit: nothing of this request is written after it.
     await Promise.all([this.setStatus(final), this.deps.queue.releaseLease(this.uuid)]);
+    this.deps.logFiles?.close(this.uuid);
     this.deps.onDone(this);
   }
 

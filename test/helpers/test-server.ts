@@ -4,6 +4,7 @@ import { buildApp } from '../../src/api/build-app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { randomBytes } from 'node:crypto';
 import { Engine } from '../../src/engine/engine.js';
+import { LogFiles } from '../../src/engine/log-files.js';
 import { SecretBox } from '../../src/engine/secret-box.js';
 import { loadCatalogues } from '../../src/main.js';
 import { createStore } from '../../src/store/create-store.js';
@@ -33,7 +34,8 @@ export async function startTestServer(options: TestServerOptions = {}) {
   // As startServer does: templates registered over the API are kept in the store.
   await loadStoredTemplates({ store, templates, tasks, logger });
   const secrets = new SecretBox(randomBytes(32));
-  const engine = new Engine({ config, store, tasks, logger, secrets });
+  const logFiles = config.logDir === null ? undefined : new LogFiles(config.logDir, logger);
+  const engine = new Engine({ config, store, tasks, logger, secrets, logFiles });
   const app = await buildApp({
     engine,
     store,

@@ -112,6 +112,8 @@ describe('the web UI', () => {
     await page.fill('#field-name', 'ui noop');
     await page.click('button:has-text("Validate")');
     await page.waitForSelector('text=Valid: this is the plan');
+    // From the top: a full-page shot of a scrolled page paints the sticky header mid-page.
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(SHOTS, 'ui-submit.png'), fullPage: true });
 
     await page.click('button[type="submit"]:has-text("Submit request")');

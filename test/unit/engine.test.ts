@@ -155,7 +155,9 @@ describe('the engine', () => {
       await waitFor(async () => ((await state(first)) === 'running' ? true : undefined));
       // Stored `created` with the request (a root task), but no slot: not run.
       expect(await state(second)).toBe('created');
-      const secondRun = (await limited.app.inject({ method: 'GET', url: `/api/v1/workflow/${second}` })).json();
+      const secondRun = (
+        await limited.app.inject({ method: 'GET', url: `/api/v1/workflow/${second}` })
+      ).json();
       expect(calls.get(taskOf(secondRun, 'only').uuid)).toBeUndefined();
       for (const uuid of [second, first])
         await limited.app.inject({ method: 'POST', url: `/api/v1/workflow/${uuid}/cancel` });
