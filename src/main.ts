@@ -19,18 +19,8 @@ import { loadTemplates } from './template/load-templates.js';
 import { loadStoredTemplates, saveRegisteredTemplate } from './template/stored-templates.js';
 import { TemplateRegistry } from './template/template-registry.js';
 
-/** A running O3 node. */
-export interface Server {
-  config: Readonly<Config>;
-  app: FastifyInstance;
-  engine: Engine;
-  store: Store;
-  tasks: TaskRegistry;
-  templates: TemplateRegistry;
-  logger: Logger;
-  /** Stops the node (as SIGTERM does). */
-  close(): Promise<void>;
-}
+/** A running O3 node (started and listening). */
+export type Server = Node;
 
 /** Loads task classes and templates, reporting every invalid one; `strict` turns a problem into a refusal to start. */
 export async function loadCatalogues(config: Readonly<Config>, logger: Logger) {
@@ -56,19 +46,33 @@ export async function loadCatalogues(config: Readonly<Config>, logger: Logger) {
   return { tasks, templates };
 }
 
-/** Starts an O3 node: resumes unfinished requests, then listens. */
-export async function startServer(
-  overrides: ConfigOverrides = {},
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<Server> {
-  const config = loadConfig(env, overrides);
-  const logger = pino({ level: config.logLevel, base: { node: config.nodeId } });
+/** A node built but not started: everything wired, nothing resumed, nothing listening. */
+export interface Node {
+  config: Readonly<Config>;
+  app: FastifyInstance;
+  engine: Engine;
+  store: Store;
+  tasks: TaskRegistry;
+  templates: TemplateRegistry;
+  logger: Logger;
+  /** Stops the API, then the engine (as SIGTERM does), then closes the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds a node: the store, the catalogues (files first, then templates registered over the API,
+ * so a file keeps its own ref_name and schema_version), the engine and the API. Tests build theirs
+ * with this too, so they run the production wiring.
+ */
+export async function createNode(
+  config: Readonly<Config>,
+  logger: Logger,
+  secrets: SecretBox,
+): Promise<Node> {
   const store = await createStore(config.store);
   const { tasks, templates } = await loadCatalogues(config, logger);
-  // After the files, so that a file keeps its own ref_name and schema_version.
   const stored = await loadStoredTemplates({ store, templates, tasks, logger });
   logger.info({ templates: stored }, 'templates registered over the API loaded from the store');
-  const secrets = new SecretBox(loadSecretKey(config.secretKey ?? undefined, config.secretKeyFile));
   const logFiles = config.logDir === null ? undefined : new LogFiles(config.logDir, logger);
   const engine = new Engine({ config, store, tasks, logger, secrets, logFiles });
   const app = await buildApp({
@@ -80,9 +84,6 @@ export async function startServer(
     bodyLimitBytes: config.bodyLimitBytes,
     onTemplateRegistered: (template) => saveRegisteredTemplate(store, template),
   });
-  await engine.start();
-  const url = await app.listen({ host: config.host, port: config.port });
-  logger.info({ url, store: store.kind }, 'O3 is listening');
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
@@ -91,6 +92,21 @@ export async function startServer(
       await store.close();
     })());
   return { config, app, engine, store, tasks, templates, logger, close };
+}
+
+/** Starts an O3 node: resumes unfinished requests, then listens. */
+export async function startServer(
+  overrides: ConfigOverrides = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Server> {
+  const config = loadConfig(env, overrides);
+  const logger = pino({ level: config.logLevel, base: { node: config.nodeId } });
+  const secrets = new SecretBox(loadSecretKey(config.secretKey ?? undefined, config.secretKeyFile));
+  const node = await createNode(config, logger, secrets);
+  await node.engine.start();
+  const url = await node.app.listen({ host: config.host, port: config.port });
+  logger.info({ url, store: node.store.kind }, 'O3 is listening');
+  return node;
 }
 
 /** Stops the server on SIGTERM/SIGINT and exits. */

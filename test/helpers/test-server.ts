@@ -1,14 +1,9 @@
 /** An O3 node for tests: real store, engine and app, answering through `app.inject()` (no port). */
 import { pino } from 'pino';
-import { buildApp } from '../../src/api/build-app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { randomBytes } from 'node:crypto';
-import { Engine } from '../../src/engine/engine.js';
-import { LogFiles } from '../../src/engine/log-files.js';
 import { SecretBox } from '../../src/engine/secret-box.js';
-import { loadCatalogues } from '../../src/main.js';
-import { createStore } from '../../src/store/create-store.js';
-import { loadStoredTemplates, saveRegisteredTemplate } from '../../src/template/stored-templates.js';
+import { createNode } from '../../src/main.js';
 
 /** Options of a test node. */
 export interface TestServerOptions {
@@ -18,7 +13,7 @@ export interface TestServerOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Starts a node on an in-memory SQLite store (or the given one). */
+/** Starts a node on an in-memory SQLite store (or the given one), wired as `o3 serve` wires it. */
 export async function startTestServer(options: TestServerOptions = {}) {
   const config = loadConfig(
     { O3_NODE_ID: 'test-node', ...options.env },
@@ -28,30 +23,9 @@ export async function startTestServer(options: TestServerOptions = {}) {
       templateDirs: options.templateDirs,
     },
   );
-  const logger = pino({ level: 'silent' });
-  const store = await createStore(config.store);
-  const { tasks, templates } = await loadCatalogues(config, logger);
-  // As startServer does: templates registered over the API are kept in the store.
-  await loadStoredTemplates({ store, templates, tasks, logger });
-  const secrets = new SecretBox(randomBytes(32));
-  const logFiles = config.logDir === null ? undefined : new LogFiles(config.logDir, logger);
-  const engine = new Engine({ config, store, tasks, logger, secrets, logFiles });
-  const app = await buildApp({
-    engine,
-    store,
-    templates,
-    tasks,
-    logger,
-    bodyLimitBytes: config.bodyLimitBytes,
-    onTemplateRegistered: (template) => saveRegisteredTemplate(store, template),
-  });
-  await engine.start();
-  const close = async () => {
-    await app.close();
-    await engine.stop();
-    await store.close();
-  };
-  return { config, store, tasks, templates, engine, app, close };
+  const node = await createNode(config, pino({ level: 'silent' }), new SecretBox(randomBytes(32)));
+  await node.engine.start();
+  return node;
 }
 
 /** A started test node. */
