@@ -3,6 +3,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
+import pg from 'pg';
 import { pino } from 'pino';
 import { INSTALL_DIR } from '../src/config/config.js';
 import { Engine } from '../src/engine/engine.js';
@@ -22,6 +24,27 @@ export function freshStoreUrl(kind: string): string {
   if (kind === 'postgres') return `postgres://postgres@127.0.0.1:5432/test?schema=bench_${id}`;
   if (kind === 'redis') return `redis://127.0.0.1:6379?prefix=bench:${id}:`;
   throw new Error(`unknown store kind ${kind} (sqlite, postgres or redis)`);
+}
+
+/** Removes what a benchmark stored in a shared PostgreSQL schema or Redis prefix (a SQLite temp file just stays in /tmp). */
+async function dropBenchStore(storeUrl: string): Promise<void> {
+  const url = new URL(storeUrl);
+  if (url.protocol === 'postgres:') {
+    const client = new pg.Client(storeUrl.split('?')[0]);
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS ${url.searchParams.get('schema')} CASCADE`);
+    await client.end();
+  } else if (url.protocol === 'redis:') {
+    const redis = new Redis(storeUrl.split('?')[0]!);
+    const prefix = url.searchParams.get('prefix') ?? '';
+    for (let cursor = '0'; ;) {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+      if (cursor === '0') break;
+    }
+    redis.disconnect();
+  }
 }
 
 /** A template of noop tasks with delay 0; `deps[i]` lists the tasks task i depends on. */
@@ -72,6 +95,7 @@ export async function benchEngine(
   const close = async () => {
     await engine.stop();
     await store.close();
+    await dropBenchStore(storeUrl);
   };
   return { engine, store, submit, close, registry, tasks };
 }

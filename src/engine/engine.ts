@@ -69,6 +69,13 @@ const CANCEL_WATCH_MS = 1000;
 export class Engine {
   readonly events = new EventEmitter<EngineEvents>();
   private readonly runners = new Map<string, RequestRunner>();
+  /**
+   * Requests being stored (submit) or loaded (claimed), not in `runners` yet. A claim returns the
+   * requests this node already owns, so without this a lease sweep that overlaps a submit, a
+   * schedule firing or another sweep would start a second runner for the same request: its tasks
+   * would run twice.
+   */
+  private readonly loading = new Set<string>();
   private readonly queue: WriteQueue;
   private readonly creates: CreateBatcher;
   private readonly slots: Semaphore;
@@ -140,12 +147,17 @@ export class Engine {
       source: 'engine',
       message: `request submitted (template ${request.templateRef} v${request.templateVersion}, ${request.status})`,
     };
-    const result = await this.creates.create({
-      request,
-      revision: runner.sealRevision(revision),
-      taskRuns: taskRuns.map((run) => runner.sealTaskRun(run)),
-      logs: [submitted],
-    });
+    // Reserved while it is stored: a lease sweep whose claim returns it before this create answers
+    // must not start a second runner for it.
+    this.loading.add(request.uuid);
+    const result = await this.creates
+      .create({
+        request,
+        revision: runner.sealRevision(revision),
+        taskRuns: taskRuns.map((run) => runner.sealTaskRun(run)),
+        logs: [submitted],
+      })
+      .finally(() => this.loading.delete(request.uuid));
     if (result.created) this.deps.logFiles?.write(submitted, null);
     if (!result.created) {
       if (result.request.payloadHash !== request.payloadHash) {
@@ -421,19 +433,27 @@ export class Engine {
     // A claim also returns (and renews) the requests this node already follows, so ask for all of
     // them plus a batch more: a node busy with many requests still adopts a dead node's orphans.
     for (;;) {
-      const limit = this.runners.size + CLAIM_BATCH;
+      const limit = this.runners.size + this.loading.size + CLAIM_BATCH;
       const claimed = await this.deps.store.claimRequests(
         this.deps.config.nodeId,
         this.clock.now(),
         this.deps.config.leaseMs,
         limit,
       );
-      const fresh = claimed.filter((request) => !this.runners.has(request.uuid));
+      const fresh = this.reserve(claimed);
       for (const request of fresh) await this.resume(request, `resumed by node ${this.deps.config.nodeId}`);
       if (claimed.length < limit || fresh.length === 0) return;
     }
   }
 
+  /** The claimed requests this node neither follows nor is loading yet, marked as loading (synchronously, right after the claim). */
+  private reserve(claimed: RequestRecord[]): RequestRecord[] {
+    const fresh = claimed.filter((r) => !this.runners.has(r.uuid) && !this.loading.has(r.uuid));
+    for (const request of fresh) this.loading.add(request.uuid);
+    return fresh;
+  }
+
+  /** Loads and starts a request reserved by `reserve`. */
   private async resume(request: RequestRecord, why: string): Promise<void> {
     try {
       const runner = await this.loadRunner(request);
@@ -441,6 +461,8 @@ export class Engine {
       this.startRunner(runner);
     } catch (error) {
       this.deps.logger.error({ err: error, request: request.uuid }, 'request could not be resumed');
+    } finally {
+      this.loading.delete(request.uuid);
     }
   }
 
@@ -499,7 +521,7 @@ export class Engine {
         this.deps.config.leaseMs,
         CLAIM_BATCH,
       );
-      for (const request of due) {
+      for (const request of this.reserve(due)) {
         await this.resume(request, `schedule due: started by node ${this.deps.config.nodeId}`);
       }
     } catch (error) {

@@ -349,6 +349,310 @@ const TEMPLATES = `
   );
 `;
 
+// ---- Migration 3: set-based writes (issue 7) ----------------------------------------------------
+// The functions above stay for nodes of an older O3 still running during an upgrade; this O3 calls
+// only the two below. Each record kind is one multi-row statement for the whole batch, written
+// straight in the function's body (no nested function call per kind or per item), and a statement
+// runs only when its kind is present. Inserts (version 1) and saves (version > 1) arrive apart, so
+// an insert is a plain INSERT ... ON CONFLICT DO NOTHING and a save a plain compare-and-set UPDATE.
+
+// Every statement of these functions reads or writes a batch's own rows by key. The planner cannot
+// know how many there are (a generic plan guesses 10 or 100) and, for a table of a few thousand
+// rows, or one never analyzed, prefers a sequential scan or a hash join over the whole table, which
+// makes each commit cost grow with the table. Within these functions only, it is told to look the
+// rows up through their index.
+const KEY_LOOKUPS = 'SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off';
+
+// The fields a save may change, as the store sends them (identity fields are not sent again).
+const REQUEST_SAVE_FIELDS = `uuid text, "traceId" text, name text, description text, "templateRef" text,
+  "templateVersion" integer, "payloadHash" text, status text, revision integer, "scheduledAt" bigint,
+  "updatedAt" bigint, "endedAt" bigint, error text, version integer, release boolean`;
+
+const REVISION_SAVE_FIELDS = `"requestUuid" text, revision integer, status text, "startedAt" bigint,
+  "endedAt" bigint, error text, version integer`;
+
+const TASK_RUN_SAVE_FIELDS = `uuid text, "taskRef" text, "className" text, state text,
+  "lastTaskState" text, attempt integer, inputs json, attributes json, error text, "startedAt" bigint,
+  "endedAt" bigint, version integer`;
+
+const INSERT_REQUESTS = `INSERT INTO requests (uuid, ref, trace_id, name, description, template_ref,
+    template_version, payload_hash, status, revision, scheduled_at, created_at, updated_at, ended_at,
+    error, owner, lease_expires_at, version)`;
+const REQUEST_VALUES = `uuid, ref, "traceId", name, description, "templateRef", "templateVersion",
+    "payloadHash", status, revision, "scheduledAt", "createdAt", "updatedAt", "endedAt", error, owner,
+    "leaseExpiresAt", version`;
+const INSERT_REVISIONS = `INSERT INTO revisions (request_uuid, revision, reason, payload, template,
+    status, created_at, started_at, ended_at, error, warnings, version)`;
+const REVISION_VALUES = `"requestUuid", revision, reason, payload, template, status, "createdAt",
+    "startedAt", "endedAt", error, coalesce(warnings, '[]'), version`;
+const INSERT_TASK_RUNS = `INSERT INTO task_runs (uuid, request_uuid, revision, task_ref, class_name,
+    state, last_task_state, attempt, inputs, attributes, error, created_at, started_at, ended_at, version)`;
+const TASK_RUN_VALUES = `uuid, "requestUuid", revision, "taskRef", "className", state, "lastTaskState",
+    attempt, inputs, coalesce(attributes, '{}'), error, "createdAt", "startedAt", "endedAt", version`;
+
+// The first record of a JSON array that a write left out (its key is not among those written), named with
+// its stored version, and the stale-write error raised for it (o3_stale names a record given twice
+// when every key was written).
+const raiseFirstUnwritten = (what: string, fields: string, join: string, key: string, json: string) => `
+      SELECT ${what} AS what, x.version, s.version AS stored INTO bad
+        FROM json_to_recordset(${json}) AS x (${fields}) LEFT JOIN ${join}
+        WHERE ${key} <> ALL (coalesce(written, '{}')) LIMIT 1;
+      PERFORM o3_stale(bad.what, bad.version, bad.stored);`;
+
+const STALE_REQUEST = (json: string) =>
+  raiseFirstUnwritten(`'request ' || x.uuid`, 'uuid text, version integer',
+    'requests s ON s.uuid = x.uuid', 'x.uuid', json);
+const STALE_REVISION = (json: string) =>
+  raiseFirstUnwritten(`format('revision %s of request %s', x.revision, x."requestUuid")`,
+    '"requestUuid" text, revision integer, version integer',
+    'revisions s ON s.request_uuid = x."requestUuid" AND s.revision = x.revision',
+    `x."requestUuid" || '/' || x.revision`, json);
+const STALE_TASK_RUN = (json: string) =>
+  raiseFirstUnwritten(`'task run ' || x.uuid`, 'uuid text, version integer',
+    'task_runs s ON s.uuid = x.uuid', 'x.uuid', json);
+
+// Fencing locks the touched requests first, in uuid order (two commits of one request queue instead
+// of deadlocking; a claim's FOR UPDATE SKIP LOCKED passes them by), and counts those this node owns
+// while locking: under the lock no other transaction can move their owner, and saves never do. Only
+// when some are not (another node's, nobody's, or inserted by this very change set) is the owner
+// looked at again, after the writes, as migration 1 does, so that a stale record is reported first.
+//
+// Releases: a request saved by the change set carries "release" in its save when its lease is given
+// up too (p_releases holds only the others). When every touched request is this node's, that
+// save clears owner and lease itself, so the row is written once instead of twice; otherwise the
+// fencing check below raises, or finds every one owned after all (a request inserted here), and
+// the releases are applied after it, as migration 1 does.
+const SAVE_CHANGES = `
+  CREATE FUNCTION o3_save_changes(p_owner text, p_touched text[], p_new_requests json,
+    p_requests json, p_new_revisions json, p_revisions json, p_new_task_runs json, p_task_runs json,
+    p_logs json, p_releases text[]) RETURNS void
+  LANGUAGE plpgsql ${KEY_LOOKUPS} AS $$
+  DECLARE
+    held bigint := 0;
+    owned boolean := false;
+    releases text[] := p_releases;
+    written text[];
+    bad record;
+  BEGIN
+    IF p_owner IS NOT NULL THEN
+      SELECT count(*) FILTER (WHERE l.owner = p_owner) INTO held
+        FROM (SELECT owner FROM requests WHERE uuid = ANY (p_touched) ORDER BY uuid FOR NO KEY UPDATE) l;
+      owned := held = cardinality(p_touched);
+    END IF;
+
+    IF p_new_requests IS NOT NULL THEN
+      WITH w AS (
+        ${INSERT_REQUESTS}
+        SELECT ${REQUEST_VALUES} FROM json_to_recordset(p_new_requests) AS x (${REQUEST_FIELDS})
+        ON CONFLICT DO NOTHING RETURNING requests.uuid AS k)
+      SELECT array_agg(k) INTO written FROM w;
+      IF coalesce(cardinality(written), 0) < json_array_length(p_new_requests) THEN
+        ${STALE_REQUEST('p_new_requests')}
+      END IF;
+    END IF;
+    -- A save keeps owner and lease_expires_at: only the lease operations move them (a release given
+    -- with the save included, see above).
+    IF p_requests IS NOT NULL THEN
+      WITH w AS (
+        UPDATE requests r SET trace_id = x."traceId", name = x.name, description = x.description,
+          template_ref = x."templateRef", template_version = x."templateVersion",
+          payload_hash = x."payloadHash", status = x.status, revision = x.revision,
+          scheduled_at = x."scheduledAt", updated_at = x."updatedAt", ended_at = x."endedAt",
+          error = x.error, version = x.version,
+          owner = CASE WHEN owned AND x.release THEN NULL ELSE r.owner END,
+          lease_expires_at = CASE WHEN owned AND x.release THEN NULL ELSE r.lease_expires_at END
+        FROM json_to_recordset(p_requests) AS x (${REQUEST_SAVE_FIELDS})
+        WHERE r.uuid = x.uuid AND r.version = x.version - 1
+        RETURNING r.uuid AS k)
+      SELECT array_agg(k) INTO written FROM w;
+      IF coalesce(cardinality(written), 0) < json_array_length(p_requests) THEN
+        ${STALE_REQUEST('p_requests')}
+      END IF;
+    END IF;
+
+    IF p_new_revisions IS NOT NULL THEN
+      WITH w AS (
+        ${INSERT_REVISIONS}
+        SELECT ${REVISION_VALUES} FROM json_to_recordset(p_new_revisions) AS x (${REVISION_FIELDS})
+        ON CONFLICT DO NOTHING RETURNING request_uuid || '/' || revision AS k)
+      SELECT array_agg(k) INTO written FROM w;
+      IF coalesce(cardinality(written), 0) < json_array_length(p_new_revisions) THEN
+        ${STALE_REVISION('p_new_revisions')}
+      END IF;
+    END IF;
+    -- reason, payload, template and warnings are fixed when a revision is added.
+    IF p_revisions IS NOT NULL THEN
+      WITH w AS (
+        UPDATE revisions r SET status = x.status, started_at = x."startedAt", ended_at = x."endedAt",
+          error = x.error, version = x.version
+        FROM json_to_recordset(p_revisions) AS x (${REVISION_SAVE_FIELDS})
+        WHERE r.request_uuid = x."requestUuid" AND r.revision = x.revision AND r.version = x.version - 1
+        RETURNING r.request_uuid || '/' || r.revision AS k)
+      SELECT array_agg(k) INTO written FROM w;
+      IF coalesce(cardinality(written), 0) < json_array_length(p_revisions) THEN
+        ${STALE_REVISION('p_revisions')}
+      END IF;
+    END IF;
+
+    -- Inserts follow the order of the array: seq is creation order.
+    IF p_new_task_runs IS NOT NULL THEN
+      WITH w AS (
+        ${INSERT_TASK_RUNS}
+        SELECT ${TASK_RUN_VALUES}
+        FROM ROWS FROM (json_to_recordset(p_new_task_runs) AS (${TASK_RUN_FIELDS})) WITH ORDINALITY AS x
+        ORDER BY ordinality
+        ON CONFLICT DO NOTHING RETURNING task_runs.uuid AS k)
+      SELECT array_agg(k) INTO written FROM w;
+      IF coalesce(cardinality(written), 0) < json_array_length(p_new_task_runs) THEN
+        ${STALE_TASK_RUN('p_new_task_runs')}
+      END IF;
+    END IF;
+    IF p_task_runs IS NOT NULL THEN
+      WITH w AS (
+        UPDATE task_runs t SET task_ref = x."taskRef", class_name = x."className", state = x.state,
+          last_task_state = x."lastTaskState", attempt = x.attempt, inputs = x.inputs,
+          attributes = coalesce(x.attributes, '{}'), error = x.error, started_at = x."startedAt",
+          ended_at = x."endedAt", version = x.version
+        FROM json_to_recordset(p_task_runs) AS x (${TASK_RUN_SAVE_FIELDS})
+        WHERE t.uuid = x.uuid AND t.version = x.version - 1
+        RETURNING t.uuid AS k)
+      SELECT array_agg(k) INTO written FROM w;
+      IF coalesce(cardinality(written), 0) < json_array_length(p_task_runs) THEN
+        ${STALE_TASK_RUN('p_task_runs')}
+      END IF;
+    END IF;
+
+    IF p_logs IS NOT NULL THEN
+      INSERT INTO logs (request_uuid, task_uuid, ts, level, source, message)
+      SELECT "requestUuid", "taskUuid", ts, level, source, message
+      FROM ROWS FROM (json_to_recordset(p_logs) AS (${LOG_FIELDS})) WITH ORDINALITY AS x
+      ORDER BY ordinality;
+    END IF;
+
+    IF p_owner IS NOT NULL THEN
+      IF held < cardinality(p_touched) THEN
+        SELECT t.uuid, r.uuid IS NULL AS missing, r.owner INTO bad
+          FROM unnest(p_touched) AS t (uuid) LEFT JOIN requests r ON r.uuid = t.uuid
+          WHERE r.owner IS DISTINCT FROM p_owner LIMIT 1;
+        IF FOUND AND bad.missing THEN
+          RAISE EXCEPTION USING ERRCODE = 'O3STL', MESSAGE = format('Request %s does not exist.', bad.uuid);
+        ELSIF FOUND THEN
+          RAISE EXCEPTION USING ERRCODE = 'O3STL', MESSAGE = format(
+            'Request %s is owned by %s, not by %s; the lease was lost.', bad.uuid,
+            CASE WHEN bad.owner IS NULL THEN 'no node' ELSE 'node ' || bad.owner END, p_owner);
+        END IF;
+      END IF;
+      -- Leases given up with the last writes; one another node holds is left alone.
+      IF NOT owned AND p_requests IS NOT NULL THEN
+        SELECT coalesce(releases, '{}') || array_agg(x.uuid) INTO releases
+          FROM json_to_recordset(p_requests) AS x (uuid text, release boolean) WHERE x.release;
+      END IF;
+      IF releases IS NOT NULL THEN
+        UPDATE requests SET owner = NULL, lease_expires_at = NULL
+          WHERE uuid = ANY (releases) AND owner = p_owner;
+      END IF;
+    END IF;
+  END $$;
+`;
+
+// Many new requests in one transaction, all-or-nothing, answered as o3_create_requests answers
+// them (one "existing" uuid per item, null for an item that created its request) or with NULL when
+// every item created its request, the common case. Requests, revisions (one per item), task runs
+// and logs (one JSON array per item) are each one statement for the whole batch, in item order.
+// Only when an insert left some request out does it look closer: an item created its request when
+// its uuid was inserted now, the row holding its ref is that uuid, and no earlier item is the same
+// (uuid, ref); the other items answer the uuid holding their ref, read by a new statement, which
+// sees a concurrent creator's row once its insert (which ours waited on) committed. An item whose ref
+// nobody holds was refused for its uuid, which another request has: the whole batch is refused.
+const CREATE_BATCH = `
+  CREATE FUNCTION o3_create_batch(p_requests json, p_revisions json, p_task_runs json, p_logs json)
+    RETURNS text[]
+  LANGUAGE plpgsql ${KEY_LOOKUPS} AS $$
+  DECLARE
+    created text[];
+    partial boolean := false;
+    kept bigint[];
+    answers text[];
+    clash text;
+    expected bigint;
+    written text[];
+    bad record;
+  BEGIN
+    WITH w AS (
+      ${INSERT_REQUESTS}
+      SELECT ${REQUEST_VALUES}
+      FROM ROWS FROM (json_to_recordset(p_requests) AS (${REQUEST_FIELDS})) WITH ORDINALITY AS x
+      ORDER BY ordinality
+      ON CONFLICT DO NOTHING RETURNING requests.uuid)
+    SELECT array_agg(uuid) INTO created FROM w;
+    IF coalesce(cardinality(created), 0) < json_array_length(p_requests) THEN
+      partial := true;
+      SELECT array_agg(CASE WHEN y.creator THEN NULL ELSE y.holder END ORDER BY y.item),
+          coalesce(array_agg(y.item) FILTER (WHERE y.creator), '{}'),
+          (array_agg(y.uuid ORDER BY y.item) FILTER (WHERE y.holder IS NULL))[1]
+        INTO answers, kept, clash
+        FROM (SELECT j.uuid, j.item, r.uuid AS holder,
+                j.uuid = ANY (coalesce(created, '{}')) AND r.uuid = j.uuid
+                  AND row_number() OVER (PARTITION BY j.uuid, j.ref ORDER BY j.item) = 1 AS creator
+              FROM ROWS FROM (json_to_recordset(p_requests) AS (uuid text, ref text))
+                WITH ORDINALITY AS j (uuid, ref, item)
+              LEFT JOIN requests r ON r.ref = j.ref) y;
+      IF clash IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'O3STL',
+          MESSAGE = format('A request with uuid %s already exists under another ref.', clash);
+      END IF;
+      IF cardinality(kept) = 0 THEN RETURN answers; END IF;
+    END IF;
+
+    WITH x AS (
+      SELECT * FROM ROWS FROM (json_to_recordset(p_revisions) AS (${REVISION_FIELDS})) WITH ORDINALITY AS x
+      WHERE NOT partial OR ordinality = ANY (kept)),
+    w AS (
+      ${INSERT_REVISIONS}
+      SELECT ${REVISION_VALUES} FROM x ORDER BY ordinality
+      ON CONFLICT DO NOTHING RETURNING request_uuid || '/' || revision AS k)
+    SELECT (SELECT count(*) FROM x), (SELECT array_agg(k) FROM w) INTO expected, written;
+    IF coalesce(cardinality(written), 0) < expected THEN
+      ${STALE_REVISION('p_revisions')}
+    END IF;
+
+    IF p_task_runs IS NOT NULL THEN
+      WITH x AS (
+        SELECT e.item, r.* FROM json_array_elements(p_task_runs) WITH ORDINALITY AS e (runs, item)
+          CROSS JOIN LATERAL ROWS FROM (json_to_recordset(e.runs) AS (${TASK_RUN_FIELDS}))
+            WITH ORDINALITY AS r
+        WHERE NOT partial OR e.item = ANY (kept)),
+      w AS (
+        ${INSERT_TASK_RUNS}
+        SELECT ${TASK_RUN_VALUES} FROM x ORDER BY item, ordinality
+        ON CONFLICT DO NOTHING RETURNING task_runs.uuid AS k)
+      SELECT (SELECT count(*) FROM x), (SELECT array_agg(k) FROM w) INTO expected, written;
+      IF coalesce(cardinality(written), 0) < expected THEN
+        SELECT 'task run ' || x.uuid AS what, x.version, s.version AS stored INTO bad
+          FROM json_array_elements(p_task_runs) AS e (runs)
+          CROSS JOIN LATERAL json_to_recordset(e.runs) AS x (uuid text, version integer)
+          LEFT JOIN task_runs s ON s.uuid = x.uuid
+          WHERE x.uuid <> ALL (coalesce(written, '{}')) LIMIT 1;
+        PERFORM o3_stale(bad.what, bad.version, bad.stored);
+      END IF;
+    END IF;
+
+    IF p_logs IS NOT NULL THEN
+      INSERT INTO logs (request_uuid, task_uuid, ts, level, source, message)
+      SELECT "requestUuid", "taskUuid", ts, level, source, message
+      FROM json_array_elements(p_logs) WITH ORDINALITY AS e (lines, item)
+        CROSS JOIN LATERAL ROWS FROM (json_to_recordset(e.lines) AS (${LOG_FIELDS})) WITH ORDINALITY AS r
+      WHERE NOT partial OR e.item = ANY (kept)
+      ORDER BY e.item, r.ordinality;
+    END IF;
+    RETURN answers;
+  END $$;
+`;
+
+// Revisions are saved again when their run ends: room on their page lets that save be a HOT update
+// (no new primary-key entry). It applies to pages written from now on.
+const REVISIONS_FILLFACTOR = `ALTER TABLE revisions SET (fillfactor = 80);`;
+
 /** Migration `i` takes a schema from version `i` to `i + 1` (as recorded in schema_migrations). */
 export const MIGRATIONS: readonly string[] = [
   [
@@ -363,4 +667,5 @@ export const MIGRATIONS: readonly string[] = [
     CREATE_REQUESTS,
   ].join('\n'),
   TEMPLATES,
+  [SAVE_CHANGES, CREATE_BATCH, REVISIONS_FILLFACTOR].join('\n'),
 ];

@@ -124,8 +124,20 @@ class PostgresStore implements Store {
 
   async createRequests(items: NewRequest[]): Promise<CreateRequestResult[]> {
     if (items.length === 0) return [];
-    const [row] = await this.#query<{ existing: (string | null)[] }>(SQL.createRequests, [toJson(items)]);
-    const existing = row?.existing ?? [];
+    // null: every item created its request (the common case), else one answer per item.
+    const [row] = items.every(insertsOnly)
+      ? await this.#query<{ existing: (string | null)[] | null }>(SQL.createBatch, [
+          toJson(items.map((item) => item.request)),
+          toJson(items.map((item) => item.revision)),
+          items.some((item) => item.taskRuns.length > 0)
+            ? toJson(items.map((item) => item.taskRuns))
+            : null,
+          items.some((item) => (item.logs?.length ?? 0) > 0)
+            ? toJson(items.map((item) => item.logs ?? []))
+            : null,
+        ])
+      : await this.#query<{ existing: (string | null)[] }>(SQL.createRequests, [toJson(items)]);
+    const existing = row?.existing ?? items.map(() => null);
     // A ref taken by an earlier item of the batch is answered with that item's request; one taken
     // before is read back (requests are never deleted, so it is still there).
     const created = new Map<string, RequestRecord>();
@@ -145,17 +157,24 @@ class PostgresStore implements Store {
   }
 
   async commit(changes: ChangeSet, options?: CommitOptions): Promise<void> {
-    const requests = jsonArray(changes.requests);
-    const revisions = jsonArray(changes.revisions?.map(revisionSave));
-    const taskRuns = jsonArray(changes.taskRuns);
-    const logs = jsonArray(changes.logs);
     const owner = options?.owner ?? null;
-    // Releases apply to fenced commits only: without an owner there is no lease to give up.
-    const releases = owner === null || !changes.releases?.length ? null : changes.releases;
-    const writes = [requests, revisions, taskRuns, logs, releases];
+    // Releases apply to fenced commits only: without an owner there is no lease to give up. A
+    // request saved by this change set carries its release in its save (see migrations.ts).
+    const released = new Set(owner === null ? [] : changes.releases);
+    const saved = new Set<string>();
+    const [newRequests, requests] = split(changes.requests, (r) => {
+      saved.add(r.uuid);
+      return requestSave(r, released.has(r.uuid));
+    });
+    const others = [...released].filter((uuid) => !saved.has(uuid));
+    const releases = others.length === 0 ? null : others;
+    const [newRevisions, revisions] = split(changes.revisions, revisionSave);
+    const [newTaskRuns, taskRuns] = split(changes.taskRuns, taskRunSave);
+    const logs = changes.logs?.length ? toJson(changes.logs) : null;
+    const writes = [newRequests, requests, newRevisions, revisions, newTaskRuns, taskRuns, logs, releases];
     if (writes.every((w) => w === null)) return;
     const touched = owner === null ? null : touchedRequests(changes);
-    await this.#query(SQL.commit, [requests, revisions, taskRuns, logs, owner, touched, releases]);
+    await this.#query(SQL.saveChanges, [owner, touched, ...writes]);
   }
 
   async getRequest(uuid: string): Promise<RequestRecord | undefined> {
@@ -346,19 +365,86 @@ function toJson(value: unknown): string {
   return text.includes('\\u0000') ? text.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd') : text;
 }
 
-/** JSON of a list of records, or null when there is none (the function then skips that kind). */
-function jsonArray(records: readonly unknown[] | undefined): string | null {
-  return records === undefined || records.length === 0 ? null : toJson(records);
+/**
+ * The JSON of a kind's inserts (version 1, every field) and of its saves (only what a save may
+ * change, plus the key and version), each null when there is none: the function then skips it.
+ */
+function split<T extends { version: number }>(
+  records: readonly T[] | undefined,
+  save: (record: T) => unknown,
+): [string | null, string | null] {
+  if (records === undefined || records.length === 0) return [null, null];
+  const inserts: T[] = [];
+  const saves: unknown[] = [];
+  for (const record of records) {
+    if (record.version === 1) inserts.push(record);
+    else saves.push(save(record));
+  }
+  return [inserts.length === 0 ? null : toJson(inserts), saves.length === 0 ? null : toJson(saves)];
+}
+
+/** True when every record of a new request is an insert (version 1), as the engine makes them. */
+function insertsOnly(item: NewRequest): boolean {
+  return (
+    item.request.version === 1 &&
+    item.revision.version === 1 &&
+    item.taskRuns.every((t) => t.version === 1)
+  );
 }
 
 /**
- * What a revision save sends: all of a new revision, else only what a save may change (status,
- * times, error), so the payload and template are not shipped again with every save.
+ * What a request save sends: never ref, createdAt, owner or lease, which a save never changes, but
+ * whether the committing node gives up its lease with it.
+ */
+function requestSave(r: RequestRecord, release: boolean): Partial<RequestRecord> & { release: boolean } {
+  const { uuid, traceId, name, description, templateRef, templateVersion, payloadHash, status } = r;
+  const { revision, scheduledAt, updatedAt, endedAt, error, version } = r;
+  return {
+    uuid,
+    traceId,
+    name,
+    description,
+    templateRef,
+    templateVersion,
+    payloadHash,
+    status,
+    revision,
+    scheduledAt,
+    updatedAt,
+    endedAt,
+    error,
+    version,
+    release,
+  };
+}
+
+/**
+ * What a revision save sends: only what a save may change (status, times, error), so the payload
+ * and template are not shipped again with every save.
  */
 function revisionSave(r: RevisionRecord): Partial<RevisionRecord> {
-  if (r.version === 1) return r;
   const { requestUuid, revision, status, startedAt, endedAt, error, version } = r;
   return { requestUuid, revision, status, startedAt, endedAt, error, version };
+}
+
+/** What a task run save sends: never its request, revision or creation time. */
+function taskRunSave(t: TaskRunRecord): Partial<TaskRunRecord> {
+  const { uuid, taskRef, className, state, lastTaskState, attempt, inputs, attributes, error } = t;
+  const { startedAt, endedAt, version } = t;
+  return {
+    uuid,
+    taskRef,
+    className,
+    state,
+    lastTaskState,
+    attempt,
+    inputs,
+    attributes,
+    error,
+    startedAt,
+    endedAt,
+    version,
+  };
 }
 
 /** The uuids of every request a change set touches, for fencing. */

@@ -35,7 +35,16 @@ const LEASE_FREE = `(owner IS NULL OR owner = $1 OR lease_expires_at IS NULL OR 
 /** The fixed statements of the store; parameters are listed where each is used. */
 export const SQL = {
   ping: statement('ping', 'SELECT 1'),
-  commit: statement('commit', 'SELECT o3_commit($1, $2, $3, $4, $5, $6, $7)'),
+  // ($1 owner, $2 touched uuids, then JSON arrays of new and saved requests, revisions and task
+  // runs, of log lines, and $10 released uuids; null for a kind that is absent.)
+  saveChanges: statement(
+    'save_changes',
+    'SELECT o3_save_changes($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+  ),
+  // ($1 requests, $2 their revisions, $3 their task runs and $4 their log lines, one array per item.)
+  createBatch: statement('create_batch', 'SELECT o3_create_batch($1, $2, $3, $4) AS existing'),
+  // Creates item by item (migration 1), for a batch holding a record of version > 1, which is a
+  // compare-and-set save rather than an insert.
   createRequests: statement('create_requests', 'SELECT o3_create_requests($1) AS existing'),
   getRequest: statement('get_request', `SELECT ${REQUEST_COLUMNS} FROM requests WHERE uuid = $1`),
   getRequests: statement('get_requests', `SELECT ${REQUEST_COLUMNS} FROM requests WHERE uuid = ANY ($1)`),

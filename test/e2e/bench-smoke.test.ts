@@ -1,0 +1,31 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/examples.js';
+
+const run = promisify(execFile);
+
+describe('npm run bench -- --smoke', () => {
+  it('runs every workload at tiny sizes and prints one JSON document with figures and ratios', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'bench/bench.ts'), '--smoke'],
+      {
+        cwd: ROOT,
+        timeout: 240_000,
+        maxBuffer: 1 << 24,
+      },
+    );
+    const document = JSON.parse(stdout);
+    expect(document.smoke).toBe(true);
+    for (const workload of ['raw', 'w1', 'w2', 'w3', 'wide', 'inflight', 'rest', 'list']) {
+      const figure = document.figures[workload];
+      expect(figure.median, workload).toBeGreaterThan(0);
+      expect(figure.min).toBeLessThanOrEqual(figure.max);
+      expect(figure.peakRssMb).toBeGreaterThan(0);
+    }
+    expect(document.figures.rest.runs[0].non2xx).toBe(0);
+    for (const ratio of Object.values(document.ratiosToRawCommitRate)) expect(ratio).toBeGreaterThan(0);
+  }, 300_000);
+});
