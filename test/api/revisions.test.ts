@@ -3,23 +3,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { calls } from '../fixtures/tasks/scripted.js';
-import { ROOT } from '../helpers/examples.js';
-import { startTestServer, waitForEnd, type TestServer } from '../helpers/test-server.js';
+import { waitForEnd, type TestServer, startFixtureServer, taskOf } from '../helpers/test-server.js';
 
-const fixtures = path.join(ROOT, 'test/fixtures');
 const dir = mkdtempSync(path.join(tmpdir(), 'o3-revisions-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const taskOf = (detail: any, ref: string) =>
-  detail.tasks.find((t: { ref_name: string }) => t.ref_name === ref);
 
 describe('revisions: retry and revise', () => {
   let server: TestServer;
   beforeEach(async () => {
-    server = await startTestServer({
-      taskDirs: [path.join(fixtures, 'tasks')],
-      templateDirs: [path.join(fixtures, 'templates')],
-    });
+    server = await startFixtureServer();
   });
   afterEach(async () => {
     await server.close();

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { example } from '../helpers/examples.js';
 import { call, startO3, type O3Process } from '../helpers/o3-process.js';
-import { waitFor } from '../helpers/test-server.js';
+import { waitFor, taskOf } from '../helpers/test-server.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'o3-crash-'));
 const store = `sqlite:${path.join(dir, 'o3.db')}`;
@@ -18,8 +18,6 @@ afterAll(() => {
 async function detail(o3: O3Process, uuid: string) {
   return (await call(o3, 'GET', `/api/v1/workflow/${uuid}`)).body;
 }
-
-const taskOf = (d: any, ref: string) => d.tasks.find((t: { ref_name: string }) => t.ref_name === ref);
 
 describe('o3 serve killed with kill -9 while a task runs', () => {
   it('resumes on restart without running the task again, and the request ends successful', async () => {

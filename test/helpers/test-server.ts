@@ -1,9 +1,11 @@
 /** An O3 node for tests: real store, engine and app, answering through `app.inject()` (no port). */
+import path from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/config.js';
 import { randomBytes } from 'node:crypto';
 import { SecretBox } from '../../src/engine/secret-box.js';
 import { createNode } from '../../src/main.js';
+import { ROOT } from './examples.js';
 
 /** Options of a test node. */
 export interface TestServerOptions {
@@ -57,4 +59,20 @@ export async function waitForEnd(server: TestServer, uuid: string, timeoutMs = 1
     timeoutMs,
     `request ${uuid} to end`,
   );
+}
+
+/** The test fixtures' task classes and templates (scripted tasks, diamond, chain…). */
+export const FIXTURE_DIRS = {
+  taskDirs: [path.join(ROOT, 'test/fixtures/tasks')],
+  templateDirs: [path.join(ROOT, 'test/fixtures/templates')],
+};
+
+/** A test node with the fixture tasks and templates loaded. */
+export function startFixtureServer(options: TestServerOptions = {}) {
+  return startTestServer({ ...FIXTURE_DIRS, ...options });
+}
+
+/** The task of a request detail answer with this ref_name. */
+export function taskOf(detail: { tasks: { ref_name: string }[] }, ref: string): any {
+  return detail.tasks.find((task) => task.ref_name === ref);
 }

@@ -1,10 +1,6 @@
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { calls } from '../fixtures/tasks/scripted.js';
-import { ROOT } from '../helpers/examples.js';
-import { startTestServer, waitFor, waitForEnd, type TestServer } from '../helpers/test-server.js';
-
-const fixtures = path.join(ROOT, 'test/fixtures');
+import { waitFor, waitForEnd, type TestServer, startFixtureServer, taskOf } from '../helpers/test-server.js';
 
 function request(template: string, input: Record<string, unknown>, ref = `ref-${Math.random()}`) {
   return {
@@ -16,10 +12,7 @@ function request(template: string, input: Record<string, unknown>, ref = `ref-${
 describe('the engine', () => {
   let server: TestServer;
   beforeEach(async () => {
-    server = await startTestServer({
-      taskDirs: [path.join(fixtures, 'tasks')],
-      templateDirs: [path.join(fixtures, 'templates')],
-    });
+    server = await startFixtureServer();
   });
   afterEach(async () => {
     await server.close();
@@ -34,9 +27,6 @@ describe('the engine', () => {
     expect(response.statusCode, response.body).toBe(201);
     return response.json().uuid as string;
   }
-
-  const taskOf = (detail: any, ref: string) =>
-    detail.tasks.find((t: { ref_name: string }) => t.ref_name === ref);
 
   it('runs a diamond, passing outputs (typed and interpolated) to dependents', async () => {
     const detail = await waitForEnd(server, await submit(request('scripted_diamond', {})));
@@ -138,9 +128,7 @@ describe('the engine', () => {
   });
 
   it('bounds running tasks by O3_MAX_CONCURRENT_TASKS, and a cancel frees the slots of tasks that waited for one', async () => {
-    const limited = await startTestServer({
-      taskDirs: [path.join(fixtures, 'tasks')],
-      templateDirs: [path.join(fixtures, 'templates')],
+    const limited = await startFixtureServer({
       env: { O3_MAX_CONCURRENT_TASKS: '1' },
     });
     try {

@@ -399,6 +399,13 @@ const raiseFirstUnwritten = (what: string, fields: string, join: string, key: st
         WHERE ${key} <> ALL (coalesce(written, '{}')) LIMIT 1;
       PERFORM o3_stale(bad.what, bad.version, bad.stored);`;
 
+/** The column names of a field list such as REQUEST_FIELDS, for a table alias that renames them. */
+const names = (fields: string): string =>
+  fields
+    .split(',')
+    .map((field) => field.trim().split(/\s+/)[0])
+    .join(', ');
+
 const STALE_REQUEST = (json: string) =>
   raiseFirstUnwritten(`'request ' || x.uuid`, 'uuid text, version integer',
     'requests s ON s.uuid = x.uuid', 'x.uuid', json);
@@ -558,15 +565,16 @@ const SAVE_CHANGES = `
 // Many new requests in one transaction, all-or-nothing, answered as o3_create_requests answers
 // them (one "existing" uuid per item, null for an item that created its request) or with NULL when
 // every item created its request, the common case. Requests, revisions (one per item), task runs
-// and logs (one JSON array per item) are each one statement for the whole batch, in item order.
+// and log lines are each one statement for the whole batch, in item order; p_task_run_items and
+// p_log_items give the item (from 1) of each task run and log line.
 // Only when an insert left some request out does it look closer: an item created its request when
 // its uuid was inserted now, the row holding its ref is that uuid, and no earlier item is the same
 // (uuid, ref); the other items answer the uuid holding their ref, read by a new statement, which
 // sees a concurrent creator's row once its insert (which ours waited on) committed. An item whose ref
 // nobody holds was refused for its uuid, which another request has: the whole batch is refused.
 const CREATE_BATCH = `
-  CREATE FUNCTION o3_create_batch(p_requests json, p_revisions json, p_task_runs json, p_logs json)
-    RETURNS text[]
+  CREATE FUNCTION o3_create_batch(p_requests json, p_revisions json, p_task_runs json,
+    p_task_run_items integer[], p_logs json, p_log_items integer[]) RETURNS text[]
   LANGUAGE plpgsql ${KEY_LOOKUPS} AS $$
   DECLARE
     created text[];
@@ -604,35 +612,44 @@ const CREATE_BATCH = `
       IF cardinality(kept) = 0 THEN RETURN answers; END IF;
     END IF;
 
-    WITH x AS (
-      SELECT * FROM ROWS FROM (json_to_recordset(p_revisions) AS (${REVISION_FIELDS})) WITH ORDINALITY AS x
-      WHERE NOT partial OR ordinality = ANY (kept)),
-    w AS (
+    WITH w AS (
       ${INSERT_REVISIONS}
-      SELECT ${REVISION_VALUES} FROM x ORDER BY ordinality
+      SELECT ${REVISION_VALUES}
+      FROM ROWS FROM (json_to_recordset(p_revisions) AS (${REVISION_FIELDS})) WITH ORDINALITY AS x
+      WHERE NOT partial OR ordinality = ANY (kept)
+      ORDER BY ordinality
       ON CONFLICT DO NOTHING RETURNING request_uuid || '/' || revision AS k)
-    SELECT (SELECT count(*) FROM x), (SELECT array_agg(k) FROM w) INTO expected, written;
+    SELECT array_agg(k) INTO written FROM w;
+    expected := CASE WHEN partial THEN cardinality(kept) ELSE json_array_length(p_revisions) END;
     IF coalesce(cardinality(written), 0) < expected THEN
-      ${STALE_REVISION('p_revisions')}
+      SELECT format('revision %s of request %s', x.revision, x."requestUuid") AS what, x.version,
+          s.version AS stored INTO bad
+        FROM ROWS FROM (json_to_recordset(p_revisions) AS ("requestUuid" text, revision integer,
+          version integer)) WITH ORDINALITY AS x ("requestUuid", revision, version, item)
+        LEFT JOIN revisions s ON s.request_uuid = x."requestUuid" AND s.revision = x.revision
+        WHERE (NOT partial OR x.item = ANY (kept))
+          AND x."requestUuid" || '/' || x.revision <> ALL (coalesce(written, '{}')) LIMIT 1;
+      PERFORM o3_stale(bad.what, bad.version, bad.stored);
     END IF;
 
     IF p_task_runs IS NOT NULL THEN
-      WITH x AS (
-        SELECT e.item, r.* FROM json_array_elements(p_task_runs) WITH ORDINALITY AS e (runs, item)
-          CROSS JOIN LATERAL ROWS FROM (json_to_recordset(e.runs) AS (${TASK_RUN_FIELDS}))
-            WITH ORDINALITY AS r
-        WHERE NOT partial OR e.item = ANY (kept)),
-      w AS (
+      WITH w AS (
         ${INSERT_TASK_RUNS}
-        SELECT ${TASK_RUN_VALUES} FROM x ORDER BY item, ordinality
+        SELECT ${TASK_RUN_VALUES}
+        FROM ROWS FROM (json_to_recordset(p_task_runs) AS (${TASK_RUN_FIELDS}), unnest(p_task_run_items))
+          WITH ORDINALITY AS x (${names(TASK_RUN_FIELDS)}, item, ordinality)
+        WHERE NOT partial OR item = ANY (kept)
+        ORDER BY ordinality
         ON CONFLICT DO NOTHING RETURNING task_runs.uuid AS k)
-      SELECT (SELECT count(*) FROM x), (SELECT array_agg(k) FROM w) INTO expected, written;
+      SELECT array_agg(k) INTO written FROM w;
+      expected := CASE WHEN NOT partial THEN json_array_length(p_task_runs)
+        ELSE (SELECT count(*) FROM unnest(p_task_run_items) AS i WHERE i = ANY (kept)) END;
       IF coalesce(cardinality(written), 0) < expected THEN
         SELECT 'task run ' || x.uuid AS what, x.version, s.version AS stored INTO bad
-          FROM json_array_elements(p_task_runs) AS e (runs)
-          CROSS JOIN LATERAL json_to_recordset(e.runs) AS x (uuid text, version integer)
+          FROM ROWS FROM (json_to_recordset(p_task_runs) AS (uuid text, version integer),
+            unnest(p_task_run_items)) AS x (uuid, version, item)
           LEFT JOIN task_runs s ON s.uuid = x.uuid
-          WHERE x.uuid <> ALL (coalesce(written, '{}')) LIMIT 1;
+          WHERE (NOT partial OR x.item = ANY (kept)) AND x.uuid <> ALL (coalesce(written, '{}')) LIMIT 1;
         PERFORM o3_stale(bad.what, bad.version, bad.stored);
       END IF;
     END IF;
@@ -640,10 +657,10 @@ const CREATE_BATCH = `
     IF p_logs IS NOT NULL THEN
       INSERT INTO logs (request_uuid, task_uuid, ts, level, source, message)
       SELECT "requestUuid", "taskUuid", ts, level, source, message
-      FROM json_array_elements(p_logs) WITH ORDINALITY AS e (lines, item)
-        CROSS JOIN LATERAL ROWS FROM (json_to_recordset(e.lines) AS (${LOG_FIELDS})) WITH ORDINALITY AS r
-      WHERE NOT partial OR e.item = ANY (kept)
-      ORDER BY e.item, r.ordinality;
+      FROM ROWS FROM (json_to_recordset(p_logs) AS (${LOG_FIELDS}), unnest(p_log_items))
+        WITH ORDINALITY AS x (${names(LOG_FIELDS)}, item, ordinality)
+      WHERE NOT partial OR item = ANY (kept)
+      ORDER BY ordinality;
     END IF;
     RETURN answers;
   END $$;

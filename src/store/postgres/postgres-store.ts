@@ -126,16 +126,7 @@ class PostgresStore implements Store {
     if (items.length === 0) return [];
     // null: every item created its request (the common case), else one answer per item.
     const [row] = items.every(insertsOnly)
-      ? await this.#query<{ existing: (string | null)[] | null }>(SQL.createBatch, [
-          toJson(items.map((item) => item.request)),
-          toJson(items.map((item) => item.revision)),
-          items.some((item) => item.taskRuns.length > 0)
-            ? toJson(items.map((item) => item.taskRuns))
-            : null,
-          items.some((item) => (item.logs?.length ?? 0) > 0)
-            ? toJson(items.map((item) => item.logs ?? []))
-            : null,
-        ])
+      ? await this.#query<{ existing: (string | null)[] | null }>(SQL.createBatch, batchValues(items))
       : await this.#query<{ existing: (string | null)[] }>(SQL.createRequests, [toJson(items)]);
     const existing = row?.existing ?? items.map(() => null);
     // A ref taken by an earlier item of the batch is answered with that item's request; one taken
@@ -381,6 +372,35 @@ function split<T extends { version: number }>(
     else saves.push(save(record));
   }
   return [inserts.length === 0 ? null : toJson(inserts), saves.length === 0 ? null : toJson(saves)];
+}
+
+/**
+ * The values of o3_create_batch: requests and revisions (one per item), then task runs and log
+ * lines of all items, each with the item (from 1) it belongs to; null for none.
+ */
+function batchValues(items: NewRequest[]): unknown[] {
+  const taskRuns: TaskRunRecord[] = [];
+  const taskRunItems: number[] = [];
+  const logs: LogLine[] = [];
+  const logItems: number[] = [];
+  items.forEach((item, i) => {
+    for (const taskRun of item.taskRuns) {
+      taskRuns.push(taskRun);
+      taskRunItems.push(i + 1);
+    }
+    for (const line of item.logs ?? []) {
+      logs.push(line);
+      logItems.push(i + 1);
+    }
+  });
+  return [
+    toJson(items.map((item) => item.request)),
+    toJson(items.map((item) => item.revision)),
+    taskRuns.length === 0 ? null : toJson(taskRuns),
+    taskRuns.length === 0 ? null : taskRunItems,
+    logs.length === 0 ? null : toJson(logs),
+    logs.length === 0 ? null : logItems,
+  ];
 }
 
 /** True when every record of a new request is an insert (version 1), as the engine makes them. */

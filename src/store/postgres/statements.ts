@@ -41,8 +41,9 @@ export const SQL = {
     'save_changes',
     'SELECT o3_save_changes($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
   ),
-  // ($1 requests, $2 their revisions, $3 their task runs and $4 their log lines, one array per item.)
-  createBatch: statement('create_batch', 'SELECT o3_create_batch($1, $2, $3, $4) AS existing'),
+  // ($1 requests, $2 their revisions, $3 task runs and $4 the item of each, $5 log lines and $6
+  // the item of each; see migrations.ts.)
+  createBatch: statement('create_batch', 'SELECT o3_create_batch($1, $2, $3, $4, $5, $6) AS existing'),
   // Creates item by item (migration 1), for a batch holding a record of version > 1, which is a
   // compare-and-set save rather than an insert.
   createRequests: statement('create_requests', 'SELECT o3_create_requests($1) AS existing'),
