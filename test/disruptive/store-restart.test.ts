@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/examples.js';
 import { call, startO3, type O3Process } from '../helpers/o3-process.js';
 import { waitFor } from '../helpers/test-server.js';
@@ -31,17 +31,27 @@ const WORK_MS = 2500;
 const OUTAGE_MS = 3000;
 const fixtures = path.join(ROOT, 'test/fixtures/multinode');
 const processes: O3Process[] = [];
-/** Brings stopped stores back: run first in afterAll, so the cleanups below can reach them. */
+/** Brings stopped stores back (idempotent): after each test, so a failed one leaves nothing down. */
 const restores: (() => Promise<void>)[] = [];
 const cleanups: (() => Promise<void>)[] = [];
+
+async function restoreStores(): Promise<void> {
+  const failures: unknown[] = [];
+  for (const restore of restores) await restore().catch((error: unknown) => failures.push(error));
+  if (failures.length > 0) throw new AggregateError(failures, 'a store could not be started again');
+}
+
+afterEach(restoreStores, 60_000);
 
 afterAll(async () => {
   for (const o3 of processes) o3.child.kill('SIGKILL');
   await Promise.all(processes.map((o3) => o3.exited));
-  const failures: unknown[] = [];
-  for (const restore of restores) await restore().catch((error: unknown) => failures.push(error));
-  for (const cleanup of cleanups) await cleanup().catch(() => undefined);
-  if (failures.length > 0) throw new AggregateError(failures, 'a store could not be started again');
+  try {
+    // Again, in case afterEach could not: the cleanups below need the stores up.
+    await restoreStores();
+  } finally {
+    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+  }
 }, 60_000);
 
 /** A store server the test can stop and start, and a fresh place in it for one scenario. */
@@ -212,18 +222,20 @@ describe.each(Object.keys(SERVERS))('o3 nodes on %s across a restart of the stor
       uuids.push(answer.body.uuid);
     }
     // Falls due while the store is down: it must start once the store is back.
+    const dueAt = Date.now() + 2000;
     const scheduled = await call(
       nodes[0]!,
       'POST',
       '/api/v1/workflow/submit',
-      longTask(`sr-${kind}-due`, Date.now() + 2500),
+      longTask(`sr-${kind}-due`, dueAt),
     );
     expect(scheduled.body.status).toBe('scheduled');
     uuids.push(scheduled.body.uuid);
 
-    // Down while the first tasks are in the middle of their work, so that they end (and the second
-    // tasks would start) during the outage.
-    await sleep(1000);
+    // Down at once, while the first tasks are in the middle of their work, so that they end (and the
+    // second tasks would start) during the outage. On Redis the calls made meanwhile wait for the
+    // reconnection, so the schedule firing and the lease sweep then meet: each request must still
+    // get one runner.
     await server.stop();
     const downSince = Date.now();
     for (const node of nodes) {
@@ -236,6 +248,7 @@ describe.each(Object.keys(SERVERS))('o3 nodes on %s across a restart of the stor
     await sleep(Math.max(0, downSince + OUTAGE_MS - Date.now()));
     await server.start();
     const backAt = Date.now();
+    expect(dueAt, 'the schedule fell due during the outage').toBeLessThan(backAt);
 
     const final = await waitFor(
       async () => {
@@ -249,7 +262,7 @@ describe.each(Object.keys(SERVERS))('o3 nodes on %s across a restart of the stor
     );
     expect(uuids.map((uuid) => final.get(uuid))).toEqual(Array(uuids.length).fill('successful'));
     for (const node of nodes) {
-      expect(node.child.exitCode, 'an O3 node exited').toBeNull();
+      expect(node.child.exitCode, `an O3 node exited:\n${node.output.slice(-20).join('\n')}`).toBeNull();
       expect((await call(node, 'GET', '/readyz')).body).toEqual({ status: 'ready', store: kind });
     }
 
@@ -285,7 +298,9 @@ describe.each(Object.keys(SERVERS))('o3 nodes on %s across a restart of the stor
     const scheduledLog = (
       await call(nodes[0]!, 'GET', `/api/v1/workflow/${scheduled.body.uuid}/logs?limit=1000`)
     ).body.lines;
-    const starts = scheduledLog.filter((l: { message: string }) => l.message.startsWith('schedule due'));
+    const starts = scheduledLog.filter((l: { message: string }) =>
+      /^(schedule due|resumed by)/.test(l.message),
+    );
     expect(starts).toHaveLength(1);
     // Started by the nodes' schedule timers within moments of the store's return, not by the 30 s
     // sweep for schedules added elsewhere (a timer that failed during the outage must re-arm).

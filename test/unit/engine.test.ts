@@ -169,4 +169,32 @@ describe('the engine', () => {
     expect(taskOf(detail, 'only').state).toBe('canceled');
     expect(calls.get(taskOf(detail, 'only').uuid)).toBeUndefined();
   });
+
+  it('persists what checkpoint() is given before the method returns', async () => {
+    const uuid = await submit(request('single', { checkpoint_then_hang: true }));
+    const marker = await waitFor(async () => {
+      const [run] = await server.store.getTaskRuns(uuid, 1);
+      return run?.attributes.marker?.value as string | undefined;
+    });
+    expect(marker).toBe('stored before run() returned');
+    const [run] = await server.store.getTaskRuns(uuid, 1);
+    expect(run!.state).toBe('created');
+    await server.app.inject({ method: 'POST', url: `/api/v1/workflow/${uuid}/cancel` });
+    expect((await waitForEnd(server, uuid)).status).toBe('canceled');
+  });
+
+  it('creates one request for concurrent submissions of one ref: one 201, the others 200 with its uuid', async () => {
+    const body = request('single', {}, 'concurrent-ref');
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        server.app.inject({ method: 'POST', url: '/api/v1/workflow/submit', payload: body }),
+      ),
+    );
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 201]);
+    expect(new Set(answers.map((a) => a.json().uuid)).size).toBe(1);
+    const list = (
+      await server.app.inject({ method: 'GET', url: '/api/v1/workflow?ref=concurrent-ref' })
+    ).json();
+    expect(list.items).toHaveLength(1);
+  });
 });

@@ -360,8 +360,11 @@ const TEMPLATES = `
 // know how many there are (a generic plan guesses 10 or 100) and, for a table of a few thousand
 // rows, or one never analyzed, prefers a sequential scan or a hash join over the whole table, which
 // makes each commit cost grow with the table. Within these functions only, it is told to look the
-// rows up through their index.
-const KEY_LOOKUPS = 'SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off';
+// rows up through their index, and to keep one plan per statement: left to choose, it plans some
+// statements again on every call (a custom plan for the given array of uuids looks cheaper than the
+// generic one), which costs more than the statement itself.
+const KEY_LOOKUPS = `SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off
+    SET plan_cache_mode = force_generic_plan`;
 
 // The fields a save may change, as the store sends them (identity fields are not sent again).
 const REQUEST_SAVE_FIELDS = `uuid text, "traceId" text, name text, description text, "templateRef" text,

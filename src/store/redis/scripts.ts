@@ -92,11 +92,12 @@ local function take_log()
 end
 
 -- Compare-and-set check of one record: version v needs v - 1 stored (none for 1). Versions are
--- tracked across the change set, so a record given twice must have consecutive versions.
+-- tracked across the change set, so a record given twice must have consecutive versions. \`read\` is
+-- the stored version when the caller has just read it (nil: read it here).
 local seen = {}
-local function expect(key, v, what)
+local function expect(key, v, what, read)
   local stored = seen[key]
-  if stored == nil then stored = tonumber(redis.call('HGET', key, 'v')) or 0 end
+  if stored == nil then stored = tonumber(read or redis.call('HGET', key, 'v')) or 0 end
   if stored ~= v - 1 then
     local found = stored == 0 and 'none is stored' or ('version ' .. stored .. ' is stored')
     stale('Stale write of ' .. what .. ': version ' .. v .. ' needs version ' .. (v - 1) .. ', but ' .. found .. '.')
@@ -104,9 +105,22 @@ local function expect(key, v, what)
   seen[key] = v
 end
 
+-- A request save reads the version, owner and indexed fields it replaces in one HMGET, kept in
+-- requests_read for the fencing check and the save (a record given twice is read once).
 local refs = {}
+local requests_read = {}
 local function check_request(r)
-  expect(P .. 'req:' .. r.uuid, r.v, 'request ' .. r.uuid)
+  local key = P .. 'req:' .. r.uuid
+  local read
+  if r.v > 1 then
+    local f = requests_read[r.uuid]
+    if f == nil then
+      f = redis.call('HMGET', key, 'v', 'o', 'k', 's', 't', 'tr', 'sa')
+      requests_read[r.uuid] = f
+    end
+    read = f[1]
+  end
+  expect(key, r.v, 'request ' .. r.uuid, read)
   if r.v == 1 then
     if refs[r.ref] or redis.call('HEXISTS', P .. 'refs', r.ref) == 1 then
       stale('Stale write of request ' .. r.uuid .. ': its ref ' .. r.ref .. ' is taken.')
@@ -121,8 +135,9 @@ local function check_run(r)
   expect(P .. 'run:' .. r.uuid, r.v, 'task run ' .. r.uuid)
 end
 
--- Writes, once every check passed. A request save keeps identity, owner and lease as stored.
-local function save_request(r)
+-- Writes, once every check passed. A request save keeps identity, owner and lease as stored, but
+-- clears owner and lease when \`release\` is set (the committing node gives its lease up with it).
+local function save_request(r, release)
   local key = P .. 'req:' .. r.uuid
   if r.v == 1 then
     redis.call('HSET', key, 'id', r.uuid, 'ref', r.ref, 'k', r.k, 'c', r.c, 's', r.s, 'u', r.u,
@@ -130,9 +145,16 @@ local function save_request(r)
     redis.call('HSET', P .. 'refs', r.ref, r.uuid)
     reindex(r.uuid, r.k, nil, r)
   else
-    local f = redis.call('HMGET', key, 'k', 's', 't', 'tr', 'sa')
-    redis.call('HSET', key, 's', r.s, 'u', r.u, 't', r.t, 'tr', r.tr, 'sa', r.sa, 'v', r.vs, 'm', r.m)
-    reindex(r.uuid, f[1], { s = f[2], t = f[3], tr = f[4], sa = f[5] }, r)
+    local f = requests_read[r.uuid] or redis.call('HMGET', key, 'v', 'o', 'k', 's', 't', 'tr', 'sa')
+    if release then
+      redis.call('HSET', key, 's', r.s, 'u', r.u, 't', r.t, 'tr', r.tr, 'sa', r.sa, 'v', r.vs, 'm', r.m,
+        'o', '', 'l', '')
+    else
+      redis.call('HSET', key, 's', r.s, 'u', r.u, 't', r.t, 'tr', r.tr, 'sa', r.sa, 'v', r.vs, 'm', r.m)
+    end
+    reindex(r.uuid, f[3], { s = f[4], t = f[5], tr = f[6], sa = f[7] }, r)
+    -- The next save of the same request in this change set replaces these.
+    f[4], f[5], f[6], f[7] = r.s, r.t, r.tr, r.sa
   end
 end
 local function save_revision(r)
@@ -153,9 +175,48 @@ local function save_run(r)
     redis.call('HSET', key, 'v', r.vs, 'm', r.m)
   end
 end
-local function append_log(l)
-  local seq = redis.call('RPUSH', P .. 'log:' .. l.req, l.line)
-  if l.task ~= '' then redis.call('ZADD', P .. 'tlog:' .. l.req .. ':' .. l.task, seq, seq) end
+-- Appends log lines in their order: one RPUSH per request and one ZADD per task run (in chunks, as
+-- unpack takes a bounded number of values); a line's seq is its position in the request's list.
+local CHUNK = 1000
+local function push_all(command, key, values)
+  local reply
+  for first = 1, #values, CHUNK do
+    reply = redis.call(command, key, unpack(values, first, math.min(first + CHUNK - 1, #values)))
+  end
+  return reply
+end
+local function append_logs(lines)
+  local order, by_req = {}, {}
+  for _, l in ipairs(lines) do
+    local group = by_req[l.req]
+    if group == nil then
+      group = {}
+      by_req[l.req] = group
+      order[#order + 1] = l.req
+    end
+    group[#group + 1] = l
+  end
+  for _, req in ipairs(order) do
+    local group = by_req[req]
+    local values = {}
+    for j, l in ipairs(group) do values[j] = l.line end
+    local seq = push_all('RPUSH', P .. 'log:' .. req, values) - #values
+    local tasks, by_task = {}, {}
+    for _, l in ipairs(group) do
+      seq = seq + 1
+      if l.task ~= '' then
+        local scores = by_task[l.task]
+        if scores == nil then
+          scores = {}
+          by_task[l.task] = scores
+          tasks[#tasks + 1] = l.task
+        end
+        scores[#scores + 1] = seq
+        scores[#scores + 1] = seq
+      end
+    end
+    for _, task in ipairs(tasks) do push_all('ZADD', P .. 'tlog:' .. req .. ':' .. task, by_task[task]) end
+  end
 end
 `;
 
@@ -181,7 +242,10 @@ if owner ~= '' then
     if r.v == 1 then inserted[r.uuid] = r.o end
   end
   for _, uuid in ipairs(touched) do
-    local current = redis.call('HGET', P .. 'req:' .. uuid, 'o') or inserted[uuid]
+    local f = requests_read[uuid]
+    local current
+    if f ~= nil then current = f[2] else current = redis.call('HGET', P .. 'req:' .. uuid, 'o') end
+    current = current or inserted[uuid]
     if current == nil then stale('Request ' .. uuid .. ' does not exist.') end
     if current ~= owner then
       local held = current == '' and 'no node' or ('node ' .. current)
@@ -189,13 +253,22 @@ if owner ~= '' then
     end
   end
 end
-for _, r in ipairs(requests) do save_request(r) end
+-- Leases given up with the last writes (fenced commits only); one another node holds is left alone.
+-- A request saved here is this node's (fencing just checked it): its save clears owner and lease.
+local released = {}
+if owner ~= '' then
+  for _, uuid in ipairs(releases) do released[uuid] = true end
+end
+for _, r in ipairs(requests) do
+  local release = r.v > 1 and released[r.uuid] == true
+  save_request(r, release)
+  if release then released[r.uuid] = 'done' end
+end
 for _, r in ipairs(revisions) do save_revision(r) end
 for _, r in ipairs(runs) do save_run(r) end
-for _, l in ipairs(logs) do append_log(l) end
--- Leases given up with the last writes (fenced commits only); one another node holds is left alone.
-if owner ~= '' then
-  for _, uuid in ipairs(releases) do
+append_logs(logs)
+for _, uuid in ipairs(releases) do
+  if released[uuid] == true then
     local key = P .. 'req:' .. uuid
     if redis.call('HGET', key, 'o') == owner then redis.call('HSET', key, 'o', '', 'l', '') end
   end
@@ -233,7 +306,7 @@ for j, item in ipairs(items) do
     save_request(item.request)
     save_revision(item.revision)
     for _, run in ipairs(item.runs) do save_run(run) end
-    for _, l in ipairs(item.logs) do append_log(l) end
+    append_logs(item.logs)
     out[j] = { 1 }
   end
 end
