@@ -99,6 +99,12 @@ export class Engine {
       deps.logger,
       (changes) => this.events.emit('committed', changes),
       encoder,
+      (uuids, error) => {
+        for (const uuid of uuids) {
+          const runner = this.runners.get(uuid);
+          if (runner) this.abandon(runner, error);
+        }
+      },
     );
   }
 
@@ -176,8 +182,9 @@ export class Engine {
   async cancel(uuid: string): Promise<RequestRecord> {
     const runner = this.runners.get(uuid);
     if (runner) {
-      await runner.cancel();
-      return { ...runner.request };
+      // A runner that loses its lease meanwhile never finishes its writes: then the store decides.
+      const outcome = await Promise.race([runner.cancel().then(() => 'done' as const), runner.lost]);
+      if (outcome === 'done') return { ...runner.request };
     }
     for (let attempt = 0; ; attempt++) {
       const request = await this.deps.store.getRequest(uuid);
@@ -383,7 +390,8 @@ export class Engine {
   /** Drops a request this node can no longer write (lost lease, stale write): another owner has it. */
   private abandon(runner: RequestRunner, error: unknown): void {
     runner.stop();
-    this.runners.delete(runner.uuid);
+    runner.markLost();
+    if (this.runners.get(runner.uuid) === runner) this.runners.delete(runner.uuid);
     this.deps.logger.warn(
       { request: runner.uuid, err: errorMessage(error) },
       'request abandoned by this node',

@@ -138,6 +138,17 @@ export class RequestRunner implements DriverHost {
     await this.finishIfDone();
   }
 
+  private onLost: () => void = () => {};
+  /** Resolves (with 'lost') when this node loses the request: its pending writes will never complete. */
+  readonly lost: Promise<'lost'> = new Promise((resolve) => {
+    this.onLost = () => resolve('lost');
+  });
+
+  /** Marks the request as lost to this node (another owner has it). */
+  markLost(): void {
+    this.onLost();
+  }
+
   /** A cancel another node stored for this request: take its record (status and version), then cancel. */
   async acceptCancel(stored: RequestRecord): Promise<void> {
     if (this.done) return;

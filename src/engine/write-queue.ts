@@ -45,6 +45,13 @@ export interface RecordEncoder {
 
 const IDENTITY: RecordEncoder = { revision: (r) => r, taskRun: (r) => r };
 
+/**
+ * Called when writes of requests can never be made (a stale write: another node owns them now).
+ * Their waiters are left pending rather than rejected: the runner is dropped, and no code path of
+ * it may go on as if its write had failed and crash the node with an unhandled rejection.
+ */
+export type LostListener = (requestUuids: Set<string>, error: unknown) => void;
+
 /** Batches the engine's writes into one transaction per event-loop turn. */
 export class WriteQueue {
   private batch = emptyBatch();
@@ -58,6 +65,7 @@ export class WriteQueue {
     private readonly logger: Logger,
     private readonly onCommitted: CommitListener = () => {},
     private readonly encoder: RecordEncoder = IDENTITY,
+    private readonly onLost: LostListener = () => {},
   ) {}
 
   /** Saves a request record (as it is at flush time); resolves once it is durable. */
@@ -159,8 +167,8 @@ export class WriteQueue {
           await this.commitEachRequest(batch, interrupted);
           return;
         }
-        for (const waiter of batch.waiters) waiter.reject(error);
         if (!(error instanceof StaleWriteError)) this.logger.error({ err: error }, 'commit failed');
+        this.onLost(requestsOf(batch), error);
         return;
       }
     }
