@@ -100,7 +100,7 @@ async function main(): Promise<void> {
     ratiosToRawCommitRate: {
       w1TasksPerCommit: ratio(figures.w1!.median),
       w2WorkflowsPerCommit: ratio(figures.w2!.median),
-      w3HandoffInCommits: Math.round((figures.w3!.median / 1000) * rawRate * 100) / 100,
+      w3LinkInCommits: Math.round((figures.w3!.median / 1000) * rawRate * 100) / 100,
       restRequestsPerCommit: ratio(figures.rest!.median),
     },
   };
