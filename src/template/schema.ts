@@ -83,6 +83,8 @@ export function templateSchemaErrors(doc: unknown): ErrorDetail[] {
 
 /** Every error of a compiled TypeBox check as plain sentences, keeping the first per path. */
 export function schemaErrors<T extends TSchema>(check: TypeCheck<T>, value: unknown): ErrorDetail[] {
+  // The compiled check is fast; walking for errors is not, and valid documents are the common case.
+  if (check.Check(value)) return [];
   const byPath = new Map<string, ErrorDetail>();
   for (const error of check.Errors(value)) {
     // TypeBox reports a missing property twice (required, then its type); the first says it best.
