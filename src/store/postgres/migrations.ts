@@ -349,12 +349,12 @@ const TEMPLATES = `
   );
 `;
 
-// ---- Migration 3: set-based writes (issue 7) ----------------------------------------------------
+// ---- Migration 3: set-based writes ---------------------------------------------------------------
 // The functions above stay for nodes of an older O3 still running during an upgrade; this O3 calls
 // only the two below. Each record kind is one multi-row statement for the whole batch, written
-// straight in the function's body (no nested function call per kind or per item), and a statement
-// runs only when its kind is present. Inserts (version 1) and saves (version > 1) arrive apart, so
-// an insert is a plain INSERT ... ON CONFLICT DO NOTHING and a save a plain compare-and-set UPDATE.
+// straight in the function's body (no nested function call per kind, no loop per item), and runs
+// only when its kind is present. Inserts (version 1) and saves (version > 1) arrive apart, so an
+// insert is a plain INSERT ... ON CONFLICT DO NOTHING and a save a plain compare-and-set UPDATE.
 
 // Every statement of these functions reads or writes a batch's own rows by key. The planner cannot
 // know how many there are (a generic plan guesses 10 or 100) and, for a table of a few thousand
@@ -393,9 +393,9 @@ const INSERT_TASK_RUNS = `INSERT INTO task_runs (uuid, request_uuid, revision, t
 const TASK_RUN_VALUES = `uuid, "requestUuid", revision, "taskRef", "className", state, "lastTaskState",
     attempt, inputs, coalesce(attributes, '{}'), error, "createdAt", "startedAt", "endedAt", version`;
 
-// The first record of a JSON array that a write left out (its key is not among those written), named with
-// its stored version, and the stale-write error raised for it (o3_stale names a record given twice
-// when every key was written).
+// The first record of a JSON array that a write left out (its key is not among those written),
+// named with its stored version, and the stale-write error raised for it (o3_stale names a record
+// given twice when every key was written).
 const raiseFirstUnwritten = (what: string, fields: string, join: string, key: string, json: string) => `
       SELECT ${what} AS what, x.version, s.version AS stored INTO bad
         FROM json_to_recordset(${json}) AS x (${fields}) LEFT JOIN ${join}
@@ -410,16 +410,67 @@ const names = (fields: string): string =>
     .join(', ');
 
 const STALE_REQUEST = (json: string) =>
-  raiseFirstUnwritten(`'request ' || x.uuid`, 'uuid text, version integer',
-    'requests s ON s.uuid = x.uuid', 'x.uuid', json);
+  raiseFirstUnwritten(
+    `'request ' || x.uuid`,
+    'uuid text, version integer',
+    'requests s ON s.uuid = x.uuid',
+    'x.uuid',
+    json,
+  );
 const STALE_REVISION = (json: string) =>
-  raiseFirstUnwritten(`format('revision %s of request %s', x.revision, x."requestUuid")`,
+  raiseFirstUnwritten(
+    `format('revision %s of request %s', x.revision, x."requestUuid")`,
     '"requestUuid" text, revision integer, version integer',
     'revisions s ON s.request_uuid = x."requestUuid" AND s.revision = x.revision',
-    `x."requestUuid" || '/' || x.revision`, json);
+    `x."requestUuid" || '/' || x.revision`,
+    json,
+  );
 const STALE_TASK_RUN = (json: string) =>
-  raiseFirstUnwritten(`'task run ' || x.uuid`, 'uuid text, version integer',
-    'task_runs s ON s.uuid = x.uuid', 'x.uuid', json);
+  raiseFirstUnwritten(
+    `'task run ' || x.uuid`,
+    'uuid text, version integer',
+    'task_runs s ON s.uuid = x.uuid',
+    'x.uuid',
+    json,
+  );
+
+// The writes of a change set's saves, each a CTE body or statement that returns the keys it wrote.
+const LOCK_TOUCHED = `SELECT owner FROM requests WHERE uuid = ANY (p_touched) ORDER BY uuid
+        FOR NO KEY UPDATE`;
+// A save keeps owner and lease_expires_at: only the lease operations move them (a release given
+// with the save included, see above).
+const SAVE_REQUESTS_SQL = (owned: string) => `
+        UPDATE requests r SET trace_id = x."traceId", name = x.name, description = x.description,
+          template_ref = x."templateRef", template_version = x."templateVersion",
+          payload_hash = x."payloadHash", status = x.status, revision = x.revision,
+          scheduled_at = x."scheduledAt", updated_at = x."updatedAt", ended_at = x."endedAt",
+          error = x.error, version = x.version,
+          owner = CASE WHEN x.release AND ${owned} THEN NULL ELSE r.owner END,
+          lease_expires_at = CASE WHEN x.release AND ${owned} THEN NULL ELSE r.lease_expires_at END
+        FROM json_to_recordset(p_requests) AS x (${REQUEST_SAVE_FIELDS})
+        WHERE r.uuid = x.uuid AND r.version = x.version - 1
+        RETURNING r.uuid AS k`;
+// reason, payload, template and warnings are fixed when a revision is added.
+const SAVE_REVISIONS_SQL = `
+        UPDATE revisions r SET status = x.status, started_at = x."startedAt", ended_at = x."endedAt",
+          error = x.error, version = x.version
+        FROM json_to_recordset(p_revisions) AS x (${REVISION_SAVE_FIELDS})
+        WHERE r.request_uuid = x."requestUuid" AND r.revision = x.revision AND r.version = x.version - 1
+        RETURNING r.request_uuid || '/' || r.revision AS k`;
+const SAVE_TASK_RUNS_SQL = `
+        UPDATE task_runs t SET task_ref = x."taskRef", class_name = x."className", state = x.state,
+          last_task_state = x."lastTaskState", attempt = x.attempt, inputs = x.inputs,
+          attributes = coalesce(x.attributes, '{}'), error = x.error, started_at = x."startedAt",
+          ended_at = x."endedAt", version = x.version
+        FROM json_to_recordset(p_task_runs) AS x (${TASK_RUN_SAVE_FIELDS})
+        WHERE t.uuid = x.uuid AND t.version = x.version - 1
+        RETURNING t.uuid AS k`;
+// In the order of the array: seq is the order lines were appended in.
+const APPEND_LOGS_SQL = `
+        INSERT INTO logs (request_uuid, task_uuid, ts, level, source, message)
+        SELECT "requestUuid", "taskUuid", ts, level, source, message
+        FROM ROWS FROM (json_to_recordset(p_logs) AS (${LOG_FIELDS})) WITH ORDINALITY AS x
+        ORDER BY ordinality`;
 
 // Fencing locks the touched requests first, in uuid order (two commits of one request queue instead
 // of deadlocking; a claim's FOR UPDATE SKIP LOCKED passes them by), and counts those this node owns
@@ -432,6 +483,11 @@ const STALE_TASK_RUN = (json: string) =>
 // save clears owner and lease itself, so the row is written once instead of twice; otherwise the
 // fencing check below raises, or finds every one owned after all (a request inserted here), and
 // the releases are applied after it, as migration 1 does.
+//
+// The commits the engine makes (fenced, saves and log lines only) are one statement: the lock of
+// the touched requests comes first (the select list reads it first), then the saves and log lines,
+// each a CTE; the checks follow the statement, and raising undoes all of it. Any other change set
+// (inserts, or no owner) runs as a statement per kind, the lock first as well.
 const SAVE_CHANGES = `
   CREATE FUNCTION o3_save_changes(p_owner text, p_touched text[], p_new_requests json,
     p_requests json, p_new_revisions json, p_revisions json, p_new_task_runs json, p_task_runs json,
@@ -441,106 +497,115 @@ const SAVE_CHANGES = `
     held bigint := 0;
     owned boolean := false;
     releases text[] := p_releases;
+    w_requests text[];
+    w_revisions text[];
+    w_task_runs text[];
     written text[];
     bad record;
   BEGIN
-    IF p_owner IS NOT NULL THEN
-      SELECT count(*) FILTER (WHERE l.owner = p_owner) INTO held
-        FROM (SELECT owner FROM requests WHERE uuid = ANY (p_touched) ORDER BY uuid FOR NO KEY UPDATE) l;
-      owned := held = cardinality(p_touched);
-    END IF;
-
-    IF p_new_requests IS NOT NULL THEN
-      WITH w AS (
-        ${INSERT_REQUESTS}
-        SELECT ${REQUEST_VALUES} FROM json_to_recordset(p_new_requests) AS x (${REQUEST_FIELDS})
-        ON CONFLICT DO NOTHING RETURNING requests.uuid AS k)
-      SELECT array_agg(k) INTO written FROM w;
-      IF coalesce(cardinality(written), 0) < json_array_length(p_new_requests) THEN
-        ${STALE_REQUEST('p_new_requests')}
+    IF p_owner IS NOT NULL AND p_new_requests IS NULL AND p_new_revisions IS NULL
+        AND p_new_task_runs IS NULL THEN
+      IF p_requests IS NULL AND p_revisions IS NULL THEN
+        WITH l AS (${LOCK_TOUCHED}),
+        h AS (SELECT count(*) FILTER (WHERE l.owner = p_owner) AS n FROM l),
+        t AS (${SAVE_TASK_RUNS_SQL}),
+        g AS (${APPEND_LOGS_SQL})
+        SELECT (SELECT n FROM h), (SELECT array_agg(k) FROM t) INTO held, w_task_runs;
+      ELSE
+        WITH l AS (${LOCK_TOUCHED}),
+        h AS (SELECT count(*) FILTER (WHERE l.owner = p_owner) AS n FROM l),
+        q AS (${SAVE_REQUESTS_SQL('(SELECT n FROM h) = cardinality(p_touched)')}),
+        v AS (${SAVE_REVISIONS_SQL}),
+        t AS (${SAVE_TASK_RUNS_SQL}),
+        g AS (${APPEND_LOGS_SQL})
+        SELECT (SELECT n FROM h), (SELECT array_agg(k) FROM q), (SELECT array_agg(k) FROM v),
+            (SELECT array_agg(k) FROM t)
+          INTO held, w_requests, w_revisions, w_task_runs;
       END IF;
-    END IF;
-    -- A save keeps owner and lease_expires_at: only the lease operations move them (a release given
-    -- with the save included, see above).
-    IF p_requests IS NOT NULL THEN
-      WITH w AS (
-        UPDATE requests r SET trace_id = x."traceId", name = x.name, description = x.description,
-          template_ref = x."templateRef", template_version = x."templateVersion",
-          payload_hash = x."payloadHash", status = x.status, revision = x.revision,
-          scheduled_at = x."scheduledAt", updated_at = x."updatedAt", ended_at = x."endedAt",
-          error = x.error, version = x.version,
-          owner = CASE WHEN owned AND x.release THEN NULL ELSE r.owner END,
-          lease_expires_at = CASE WHEN owned AND x.release THEN NULL ELSE r.lease_expires_at END
-        FROM json_to_recordset(p_requests) AS x (${REQUEST_SAVE_FIELDS})
-        WHERE r.uuid = x.uuid AND r.version = x.version - 1
-        RETURNING r.uuid AS k)
-      SELECT array_agg(k) INTO written FROM w;
-      IF coalesce(cardinality(written), 0) < json_array_length(p_requests) THEN
+      owned := held = cardinality(p_touched);
+      IF p_requests IS NOT NULL
+          AND coalesce(cardinality(w_requests), 0) < json_array_length(p_requests) THEN
+        written := w_requests;
         ${STALE_REQUEST('p_requests')}
       END IF;
-    END IF;
-
-    IF p_new_revisions IS NOT NULL THEN
-      WITH w AS (
-        ${INSERT_REVISIONS}
-        SELECT ${REVISION_VALUES} FROM json_to_recordset(p_new_revisions) AS x (${REVISION_FIELDS})
-        ON CONFLICT DO NOTHING RETURNING request_uuid || '/' || revision AS k)
-      SELECT array_agg(k) INTO written FROM w;
-      IF coalesce(cardinality(written), 0) < json_array_length(p_new_revisions) THEN
-        ${STALE_REVISION('p_new_revisions')}
-      END IF;
-    END IF;
-    -- reason, payload, template and warnings are fixed when a revision is added.
-    IF p_revisions IS NOT NULL THEN
-      WITH w AS (
-        UPDATE revisions r SET status = x.status, started_at = x."startedAt", ended_at = x."endedAt",
-          error = x.error, version = x.version
-        FROM json_to_recordset(p_revisions) AS x (${REVISION_SAVE_FIELDS})
-        WHERE r.request_uuid = x."requestUuid" AND r.revision = x.revision AND r.version = x.version - 1
-        RETURNING r.request_uuid || '/' || r.revision AS k)
-      SELECT array_agg(k) INTO written FROM w;
-      IF coalesce(cardinality(written), 0) < json_array_length(p_revisions) THEN
+      IF p_revisions IS NOT NULL
+          AND coalesce(cardinality(w_revisions), 0) < json_array_length(p_revisions) THEN
+        written := w_revisions;
         ${STALE_REVISION('p_revisions')}
       END IF;
-    END IF;
-
-    -- Inserts follow the order of the array: seq is creation order.
-    IF p_new_task_runs IS NOT NULL THEN
-      WITH w AS (
-        ${INSERT_TASK_RUNS}
-        SELECT ${TASK_RUN_VALUES}
-        FROM ROWS FROM (json_to_recordset(p_new_task_runs) AS (${TASK_RUN_FIELDS})) WITH ORDINALITY AS x
-        ORDER BY ordinality
-        ON CONFLICT DO NOTHING RETURNING task_runs.uuid AS k)
-      SELECT array_agg(k) INTO written FROM w;
-      IF coalesce(cardinality(written), 0) < json_array_length(p_new_task_runs) THEN
-        ${STALE_TASK_RUN('p_new_task_runs')}
-      END IF;
-    END IF;
-    IF p_task_runs IS NOT NULL THEN
-      WITH w AS (
-        UPDATE task_runs t SET task_ref = x."taskRef", class_name = x."className", state = x.state,
-          last_task_state = x."lastTaskState", attempt = x.attempt, inputs = x.inputs,
-          attributes = coalesce(x.attributes, '{}'), error = x.error, started_at = x."startedAt",
-          ended_at = x."endedAt", version = x.version
-        FROM json_to_recordset(p_task_runs) AS x (${TASK_RUN_SAVE_FIELDS})
-        WHERE t.uuid = x.uuid AND t.version = x.version - 1
-        RETURNING t.uuid AS k)
-      SELECT array_agg(k) INTO written FROM w;
-      IF coalesce(cardinality(written), 0) < json_array_length(p_task_runs) THEN
+      IF p_task_runs IS NOT NULL
+          AND coalesce(cardinality(w_task_runs), 0) < json_array_length(p_task_runs) THEN
+        written := w_task_runs;
         ${STALE_TASK_RUN('p_task_runs')}
       END IF;
-    END IF;
+    ELSE
+      IF p_owner IS NOT NULL THEN
+        SELECT count(*) FILTER (WHERE l.owner = p_owner) INTO held FROM (${LOCK_TOUCHED}) l;
+        owned := held = cardinality(p_touched);
+      END IF;
 
-    IF p_logs IS NOT NULL THEN
-      INSERT INTO logs (request_uuid, task_uuid, ts, level, source, message)
-      SELECT "requestUuid", "taskUuid", ts, level, source, message
-      FROM ROWS FROM (json_to_recordset(p_logs) AS (${LOG_FIELDS})) WITH ORDINALITY AS x
-      ORDER BY ordinality;
+      IF p_new_requests IS NOT NULL THEN
+        WITH w AS (
+          ${INSERT_REQUESTS}
+          SELECT ${REQUEST_VALUES} FROM json_to_recordset(p_new_requests) AS x (${REQUEST_FIELDS})
+          ON CONFLICT DO NOTHING RETURNING requests.uuid AS k)
+        SELECT array_agg(k) INTO written FROM w;
+        IF coalesce(cardinality(written), 0) < json_array_length(p_new_requests) THEN
+          ${STALE_REQUEST('p_new_requests')}
+        END IF;
+      END IF;
+      IF p_requests IS NOT NULL THEN
+        WITH w AS (${SAVE_REQUESTS_SQL('owned')})
+        SELECT array_agg(k) INTO written FROM w;
+        IF coalesce(cardinality(written), 0) < json_array_length(p_requests) THEN
+          ${STALE_REQUEST('p_requests')}
+        END IF;
+      END IF;
+
+      IF p_new_revisions IS NOT NULL THEN
+        WITH w AS (
+          ${INSERT_REVISIONS}
+          SELECT ${REVISION_VALUES} FROM json_to_recordset(p_new_revisions) AS x (${REVISION_FIELDS})
+          ON CONFLICT DO NOTHING RETURNING request_uuid || '/' || revision AS k)
+        SELECT array_agg(k) INTO written FROM w;
+        IF coalesce(cardinality(written), 0) < json_array_length(p_new_revisions) THEN
+          ${STALE_REVISION('p_new_revisions')}
+        END IF;
+      END IF;
+      IF p_revisions IS NOT NULL THEN
+        WITH w AS (${SAVE_REVISIONS_SQL})
+        SELECT array_agg(k) INTO written FROM w;
+        IF coalesce(cardinality(written), 0) < json_array_length(p_revisions) THEN
+          ${STALE_REVISION('p_revisions')}
+        END IF;
+      END IF;
+
+      -- Inserts follow the order of the array: seq is creation order.
+      IF p_new_task_runs IS NOT NULL THEN
+        WITH w AS (
+          ${INSERT_TASK_RUNS}
+          SELECT ${TASK_RUN_VALUES}
+          FROM ROWS FROM (json_to_recordset(p_new_task_runs) AS (${TASK_RUN_FIELDS})) WITH ORDINALITY AS x
+          ORDER BY ordinality
+          ON CONFLICT DO NOTHING RETURNING task_runs.uuid AS k)
+        SELECT array_agg(k) INTO written FROM w;
+        IF coalesce(cardinality(written), 0) < json_array_length(p_new_task_runs) THEN
+          ${STALE_TASK_RUN('p_new_task_runs')}
+        END IF;
+      END IF;
+      IF p_task_runs IS NOT NULL THEN
+        WITH w AS (${SAVE_TASK_RUNS_SQL})
+        SELECT array_agg(k) INTO written FROM w;
+        IF coalesce(cardinality(written), 0) < json_array_length(p_task_runs) THEN
+          ${STALE_TASK_RUN('p_task_runs')}
+        END IF;
+      END IF;
+
+      IF p_logs IS NOT NULL THEN ${APPEND_LOGS_SQL}; END IF;
     END IF;
 
     IF p_owner IS NOT NULL THEN
-      IF held < cardinality(p_touched) THEN
+      IF NOT owned THEN
         SELECT t.uuid, r.uuid IS NULL AS missing, r.owner INTO bad
           FROM unnest(p_touched) AS t (uuid) LEFT JOIN requests r ON r.uuid = t.uuid
           WHERE r.owner IS DISTINCT FROM p_owner LIMIT 1;

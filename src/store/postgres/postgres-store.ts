@@ -406,9 +406,7 @@ function batchValues(items: NewRequest[]): unknown[] {
 /** True when every record of a new request is an insert (version 1), as the engine makes them. */
 function insertsOnly(item: NewRequest): boolean {
   return (
-    item.request.version === 1 &&
-    item.revision.version === 1 &&
-    item.taskRuns.every((t) => t.version === 1)
+    item.request.version === 1 && item.revision.version === 1 && item.taskRuns.every((t) => t.version === 1)
   );
 }
 

@@ -37,10 +37,7 @@ export const SQL = {
   ping: statement('ping', 'SELECT 1'),
   // ($1 owner, $2 touched uuids, then JSON arrays of new and saved requests, revisions and task
   // runs, of log lines, and $10 released uuids; null for a kind that is absent.)
-  saveChanges: statement(
-    'save_changes',
-    'SELECT o3_save_changes($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
-  ),
+  saveChanges: statement('save_changes', 'SELECT o3_save_changes($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)'),
   // ($1 requests, $2 their revisions, $3 task runs and $4 the item of each, $5 log lines and $6
   // the item of each; see migrations.ts.)
   createBatch: statement('create_batch', 'SELECT o3_create_batch($1, $2, $3, $4, $5, $6) AS existing'),

@@ -38,7 +38,10 @@ type RequestJson = Pick<
   | 'error'
 >;
 
-/** The 13 script arguments of a request, in the order take_request reads them. */
+/**
+ * The 13 script arguments of a request, in the order take_request reads them. A save (version > 1)
+ * never writes ref, list member, createdAt, owner or lease, so it sends them empty.
+ */
 export function requestArgs(r: RequestRecord): string[] {
   const json: RequestJson = {
     traceId: r.traceId,
@@ -52,19 +55,20 @@ export function requestArgs(r: RequestRecord): string[] {
     endedAt: r.endedAt,
     error: r.error,
   };
+  const insert = r.version === 1;
   return [
     r.uuid,
     String(r.version),
-    r.ref,
-    memberOf(r.createdAt, r.uuid),
-    String(r.createdAt),
+    insert ? r.ref : '',
+    insert ? memberOf(r.createdAt, r.uuid) : '',
+    insert ? String(r.createdAt) : '',
     r.status,
     String(r.updatedAt),
     r.templateRef,
     r.traceId,
     orEmpty(r.scheduledAt),
-    r.owner ?? '',
-    orEmpty(r.leaseExpiresAt),
+    insert ? (r.owner ?? '') : '',
+    insert ? orEmpty(r.leaseExpiresAt) : '',
     JSON.stringify(json),
   ];
 }
@@ -99,17 +103,42 @@ function pairs(flat: string[]): Record<string, string> {
  * writes them, and a save sends and writes only status, times and error.
  */
 export function revisionArgs(r: RevisionRecord): string[] {
-  const { status, startedAt, endedAt, error, version, ...fixed } = r;
-  const inserted = version === 1 ? JSON.stringify(fixed) : '';
+  const { requestUuid, revision, status, startedAt, endedAt, error, version } = r;
+  // Object literals of fixed shape, not rest destructuring (which copies through a slow path).
+  const inserted =
+    version === 1
+      ? JSON.stringify({
+          requestUuid,
+          revision,
+          reason: r.reason,
+          payload: r.payload,
+          template: r.template,
+          createdAt: r.createdAt,
+          warnings: r.warnings,
+        })
+      : '';
   const saved = JSON.stringify({ status, startedAt, endedAt, error, version });
-  return [r.requestUuid, String(r.revision), String(version), inserted, saved];
+  return [requestUuid, String(revision), String(version), inserted, saved];
 }
 
 /** The 6 script arguments of a task run, in the order take_run reads them. */
 export function taskRunArgs(t: TaskRunRecord): string[] {
-  const { uuid, requestUuid, revision, createdAt, ...rest } = t;
-  const identity = t.version === 1 ? JSON.stringify({ uuid, requestUuid, revision, createdAt }) : '';
-  return [uuid, requestUuid, String(revision), String(t.version), identity, JSON.stringify(rest)];
+  const { uuid, requestUuid, revision, createdAt, version } = t;
+  const identity = version === 1 ? JSON.stringify({ uuid, requestUuid, revision, createdAt }) : '';
+  const rest = JSON.stringify({
+    taskRef: t.taskRef,
+    className: t.className,
+    state: t.state,
+    lastTaskState: t.lastTaskState,
+    attempt: t.attempt,
+    inputs: t.inputs,
+    attributes: t.attributes,
+    error: t.error,
+    startedAt: t.startedAt,
+    endedAt: t.endedAt,
+    version,
+  });
+  return [uuid, requestUuid, String(revision), String(version), identity, rest];
 }
 
 /** A revision or task run from its identity and other JSON, as the read scripts return them. */

@@ -175,47 +175,37 @@ local function save_run(r)
     redis.call('HSET', key, 'v', r.vs, 'm', r.m)
   end
 end
--- Appends log lines in their order: one RPUSH per request and one ZADD per task run (in chunks, as
--- unpack takes a bounded number of values); a line's seq is its position in the request's list.
+-- Appends log lines in their order, one RPUSH per run of lines of one request (in chunks, as unpack
+-- takes a bounded number of values); a line's seq is its position in the request's list.
 local CHUNK = 1000
-local function push_all(command, key, values)
-  local reply
+local function push_all(key, values)
+  local length
   for first = 1, #values, CHUNK do
-    reply = redis.call(command, key, unpack(values, first, math.min(first + CHUNK - 1, #values)))
+    length = redis.call('RPUSH', key, unpack(values, first, math.min(first + CHUNK - 1, #values)))
   end
-  return reply
+  return length
 end
 local function append_logs(lines)
-  local order, by_req = {}, {}
-  for _, l in ipairs(lines) do
-    local group = by_req[l.req]
-    if group == nil then
-      group = {}
-      by_req[l.req] = group
-      order[#order + 1] = l.req
+  local j = 1
+  while j <= #lines do
+    local req = lines[j].req
+    local k = j
+    while k < #lines and lines[k + 1].req == req do k = k + 1 end
+    local key = P .. 'log:' .. req
+    local seq
+    if k == j then
+      seq = redis.call('RPUSH', key, lines[j].line) - 1
+    else
+      local values = {}
+      for i = j, k do values[#values + 1] = lines[i].line end
+      seq = push_all(key, values) - #values
     end
-    group[#group + 1] = l
-  end
-  for _, req in ipairs(order) do
-    local group = by_req[req]
-    local values = {}
-    for j, l in ipairs(group) do values[j] = l.line end
-    local seq = push_all('RPUSH', P .. 'log:' .. req, values) - #values
-    local tasks, by_task = {}, {}
-    for _, l in ipairs(group) do
+    for i = j, k do
       seq = seq + 1
-      if l.task ~= '' then
-        local scores = by_task[l.task]
-        if scores == nil then
-          scores = {}
-          by_task[l.task] = scores
-          tasks[#tasks + 1] = l.task
-        end
-        scores[#scores + 1] = seq
-        scores[#scores + 1] = seq
-      end
+      local task = lines[i].task
+      if task ~= '' then redis.call('ZADD', P .. 'tlog:' .. req .. ':' .. task, seq, seq) end
     end
-    for _, task in ipairs(tasks) do push_all('ZADD', P .. 'tlog:' .. req .. ':' .. task, by_task[task]) end
+    j = k + 1
   end
 end
 `;
