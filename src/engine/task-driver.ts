@@ -74,7 +74,14 @@ export class TaskDriver {
     this.instance = this.instantiate();
     if (!(await this.call('taskInit'))) return;
     if (mode === 'run' && !(await this.call('run', false))) return;
-    this.afterMethod(0);
+    const hint = Task.takePingHint(this.instance);
+    if (hint !== undefined && hint > 0) {
+      this.schedulePing(hint);
+      return;
+    }
+    // The first ping follows at once, in this turn: what run() reported and what the ping reports
+    // are then written by one commit (the write queue flushes on the next turn).
+    if (await this.call('ping')) this.afterMethod(this.pingIntervalMs());
   }
 
   /** Cancels the run: aborts its signal, calls `cancel()`, and ends it as `canceled` (or `timeout`). */
