@@ -3,9 +3,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import { pino } from 'pino';
+import { dropStore } from '../test/helpers/shared-stores.js';
 import { INSTALL_DIR } from '../src/config/config.js';
 import { Engine } from '../src/engine/engine.js';
 import { SecretBox } from '../src/engine/secret-box.js';
@@ -26,26 +25,6 @@ export function freshStoreUrl(kind: string): string {
   throw new Error(`unknown store kind ${kind} (sqlite, postgres or redis)`);
 }
 
-/** Removes what a benchmark stored in a shared PostgreSQL schema or Redis prefix (a SQLite temp file just stays in /tmp). */
-async function dropBenchStore(storeUrl: string): Promise<void> {
-  const url = new URL(storeUrl);
-  if (url.protocol === 'postgres:') {
-    const client = new pg.Client(storeUrl.split('?')[0]);
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS ${url.searchParams.get('schema')} CASCADE`);
-    await client.end();
-  } else if (url.protocol === 'redis:') {
-    const redis = new Redis(storeUrl.split('?')[0]!);
-    const prefix = url.searchParams.get('prefix') ?? '';
-    for (let cursor = '0'; ;) {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-      if (cursor === '0') break;
-    }
-    redis.disconnect();
-  }
-}
 
 /** A template of noop tasks with delay 0; `deps[i]` lists the tasks task i depends on. */
 export function noopTemplate(
@@ -95,7 +74,7 @@ export async function benchEngine(
   const close = async () => {
     await engine.stop();
     await store.close();
-    await dropBenchStore(storeUrl);
+    await dropStore(storeUrl);
   };
   return { engine, store, submit, close, registry, tasks };
 }

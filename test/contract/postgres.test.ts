@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { startProxy } from '../helpers/tcp-proxy.js';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { O3Error, StaleWriteError, StoreUnavailableError } from '../../src/errors.js';
@@ -171,45 +171,6 @@ describe('postgres store: batches', () => {
     await store.close();
   });
 });
-
-/** A loopback TCP proxy that can be stopped and started again on its port, to play an outage. */
-async function startProxy(
-  host: string,
-  port: number,
-): Promise<{ port: number; stop(): Promise<void>; start(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  let listening = 0;
-  const start = () =>
-    new Promise<void>((resolve, reject) => {
-      server = createServer((client) => {
-        const upstream = connect(port, host);
-        const end = () => {
-          for (const s of [client, upstream]) {
-            s.destroy();
-            sockets.delete(s);
-          }
-        };
-        for (const s of [client, upstream]) {
-          sockets.add(s);
-          s.on('error', end).on('close', end);
-        }
-        client.pipe(upstream).pipe(client);
-      });
-      server.once('error', reject);
-      server.listen(listening, '127.0.0.1', () => {
-        listening = (server!.address() as AddressInfo).port;
-        resolve();
-      });
-    });
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server!.close(() => resolve());
-    });
-  await start();
-  return { port: listening, stop, start };
-}
 
 describe('postgres store: connection loss', () => {
   /** Terminates every backend of an application_name; returns how many there were. */

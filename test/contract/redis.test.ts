@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { startProxy } from '../helpers/tcp-proxy.js';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { O3Error, StoreUnavailableError } from '../../src/errors.js';
@@ -137,44 +137,6 @@ describe('redis store: keys', () => {
   });
 });
 
-/** A loopback TCP proxy that can be stopped and started again on its port, to play an outage. */
-async function startProxy(
-  port: number,
-): Promise<{ port: number; stop(): Promise<void>; start(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  let listening = 0;
-  const start = () =>
-    new Promise<void>((resolve, reject) => {
-      server = createServer((client) => {
-        const upstream = connect(port, HOST);
-        const end = () => {
-          for (const s of [client, upstream]) {
-            s.destroy();
-            sockets.delete(s);
-          }
-        };
-        for (const s of [client, upstream]) {
-          sockets.add(s);
-          s.on('error', end).on('close', end);
-        }
-        client.pipe(upstream).pipe(client);
-      });
-      server.once('error', reject);
-      server.listen(listening, HOST, () => {
-        listening = (server!.address() as AddressInfo).port;
-        resolve();
-      });
-    });
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server!.close(() => resolve());
-    });
-  await start();
-  return { port: listening, stop, start };
-}
-
 describe('redis store: connection loss', () => {
   it('answers StoreUnavailableError when Redis cannot be reached at start, without waiting long', async () => {
     const started = Date.now();
@@ -192,7 +154,7 @@ describe('redis store: connection loss', () => {
   });
 
   it('fails fast with StoreUnavailableError while Redis is away, and recovers when it is back', async () => {
-    const proxy = await startProxy(PORT);
+    const proxy = await startProxy(HOST, PORT);
     const url = `redis://${user}:${password}@${HOST}:${proxy.port}`;
     const store = await open(freshPrefix(), url);
     const s = makeSubmission();

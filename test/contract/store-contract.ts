@@ -371,6 +371,20 @@ export function describeStoreContract(
     });
 
     describe('revisions and task runs', () => {
+      it('creates and commits a request of 10,000 task runs and 30,000 log lines, each in one call', async () => {
+        const s = makeSubmission({}, 10_000);
+        await create(s);
+        const done = s.taskRuns.map((t) => bump(t, { state: 'successful', endedAt: T0 + 1 }));
+        const logs = done.flatMap((t) =>
+          [1, 2, 3].map((n) => ({ ...makeLog(s.request, `line ${n}`), taskUuid: t.uuid })),
+        );
+        await store.commit({ taskRuns: done, logs });
+        const stored = await store.getTaskRuns(s.request.uuid, 1);
+        expect(stored).toHaveLength(10_000);
+        expect(stored.every((t) => t.state === 'successful' && t.version === 2)).toBe(true);
+        expect(await store.readLogs(s.request.uuid)).toHaveLength(1 + 30_000);
+      }, 60_000);
+
       it('keeps each revision with its own task runs, revisions oldest first', async () => {
         const s = makeSubmission({}, 2);
         await create(s);

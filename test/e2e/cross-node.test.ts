@@ -9,10 +9,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/examples.js';
+import { dropStore, freshStoreUrl } from '../helpers/shared-stores.js';
 import { call, startO3, type O3Process } from '../helpers/o3-process.js';
 import { waitFor } from '../helpers/test-server.js';
 
@@ -27,28 +26,16 @@ afterAll(async () => {
 });
 
 /** A fresh store of each kind, dropped afterwards. */
-const STORES: Record<string, () => string> = {
-  postgres: () => {
-    const schema = `xn_${randomBytes(5).toString('hex')}`;
-    cleanups.push(async () => {
-      const client = new pg.Client('postgres://postgres@127.0.0.1:5432/test');
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await client.end();
-    });
-    return `postgres://postgres@127.0.0.1:5432/test?schema=${schema}`;
-  },
-  redis: () => {
-    const prefix = `xn:${randomBytes(5).toString('hex')}:`;
-    cleanups.push(async () => {
-      const redis = new Redis('redis://127.0.0.1:6379');
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length > 0) await redis.del(...keys);
-      redis.disconnect();
-    });
-    return `redis://127.0.0.1:6379?prefix=${prefix}`;
-  },
-};
+const STORES: Record<string, () => string> = Object.fromEntries(
+  (['postgres', 'redis'] as const).map((kind) => [
+    kind,
+    () => {
+      const url = freshStoreUrl(kind, 'xn');
+      cleanups.push(() => dropStore(url));
+      return url;
+    },
+  ]),
+);
 
 interface Trace {
   uuid: string;

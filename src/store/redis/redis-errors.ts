@@ -11,6 +11,8 @@ const STALE_REPLY = /^O3STALE (.*?)(?: script: [0-9a-f]+, on @user_script:\d+\.)
 export function toStoreError(error: unknown): unknown {
   if (error instanceof O3Error) return error;
   if (!(error instanceof Error)) return error;
+  // Raised in this process, not by the connection: a bug to report, never to retry.
+  if (error instanceof RangeError || error instanceof TypeError || error instanceof SyntaxError) return error;
   if (error.name === 'ReplyError') {
     const stale = STALE_REPLY.exec(error.message);
     if (stale) return new StaleWriteError(stale[1]!);

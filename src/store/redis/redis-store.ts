@@ -297,10 +297,12 @@ class RedisStore implements Store {
   async #script(name: ScriptName, args: string[]): Promise<unknown> {
     return this.#call(async (redis) => {
       try {
-        return await redis.evalsha(SHAS[name], 0, this.#prefix, ...args);
+        // One array argument (ioredis flattens it): spreading a commit of 10,000 task runs into call
+        // arguments would overflow the stack.
+        return await redis.evalsha(SHAS[name], 0, [this.#prefix, ...args]);
       } catch (error) {
         if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
-        return redis.eval(SCRIPTS[name], 0, this.#prefix, ...args);
+        return redis.eval(SCRIPTS[name], 0, [this.#prefix, ...args]);
       }
     });
   }
