@@ -25,7 +25,6 @@ export function freshStoreUrl(kind: string): string {
   throw new Error(`unknown store kind ${kind} (sqlite, postgres or redis)`);
 }
 
-
 /** A template of noop tasks with delay 0; `deps[i]` lists the tasks task i depends on. */
 export function noopTemplate(
   refName: string,

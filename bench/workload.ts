@@ -1,11 +1,10 @@
 /**
- * One benchmark workload in a process of its own (so peak RSS is the workload's alone). Prints one
+ * One benchmark workload in a process of its own (so peak RSS is the workload's alone; the API and
+ * autocannon are loaded only by the workloads that use them). Prints one
  * JSON line: `{ workload, value, unit, peakRssMb, ...details }`.
  */
 import { randomUUID } from 'node:crypto';
-import autocannon from 'autocannon';
 import { pino } from 'pino';
-import { buildApp } from '../src/api/build-app.js';
 import type { RequestRecord } from '../src/store/records.js';
 import { benchEngine, inParallel, noopTemplate, rawCommitRate, whenEnded } from './harness.js';
 
@@ -118,6 +117,8 @@ async function inflight() {
 
 /** REST submit throughput of a small valid request, autocannon with 10 connections. */
 async function rest() {
+  const { default: autocannon } = await import('autocannon');
+  const { buildApp } = await import('../src/api/build-app.js');
   const h = await benchEngine(storeUrl, [noopTemplate('single', 1, () => [])], 1000);
   const app = await buildApp({
     engine: h.engine,
@@ -157,6 +158,7 @@ async function rest() {
 
 /** List latency with `size` stored requests. */
 async function list() {
+  const { buildApp } = await import('../src/api/build-app.js');
   const h = await benchEngine(storeUrl, [], 1);
   const now = Date.now();
   const statuses = ['successful', 'failed', 'canceled'] as const;
