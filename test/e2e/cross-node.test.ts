@@ -11,7 +11,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/examples.js';
-import { dropStore, freshStoreUrl } from '../helpers/shared-stores.js';
+import { SHARED_KINDS, trackedStoreUrl } from '../helpers/shared-stores.js';
 import { call, startO3, type O3Process } from '../helpers/o3-process.js';
 import { waitFor } from '../helpers/test-server.js';
 
@@ -24,18 +24,6 @@ afterAll(async () => {
   await Promise.all(processes.map((o3) => o3.exited));
   for (const cleanup of cleanups) await cleanup().catch(() => undefined);
 });
-
-/** A fresh store of each kind, dropped afterwards. */
-const STORES: Record<string, () => string> = Object.fromEntries(
-  (['postgres', 'redis'] as const).map((kind) => [
-    kind,
-    () => {
-      const url = freshStoreUrl(kind, 'xn');
-      cleanups.push(() => dropStore(url));
-      return url;
-    },
-  ]),
-);
 
 interface Trace {
   uuid: string;
@@ -143,12 +131,12 @@ function longTask(ref: string, workMs: number, startAt?: number) {
   };
 }
 
-describe.each(Object.keys(STORES))('two o3 nodes on %s', (kind) => {
+describe.each(SHARED_KINDS)('two o3 nodes on %s', (kind) => {
   it('follow and cancel through node B a request that node A runs, and cancel through B a schedule submitted to A before it is due', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), `o3-cross-${kind}-`));
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
     const traceFile = path.join(dir, 'trace.jsonl');
-    const store = STORES[kind]!();
+    const store = trackedStoreUrl(kind, 'xn', cleanups);
     const env = {
       O3_SECRET_KEY: randomBytes(32).toString('base64'),
       O3_TEST_TRACE_FILE: traceFile,

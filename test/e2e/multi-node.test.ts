@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AwxFake } from '../fakes/awx-fake.js';
 import { ROOT } from '../helpers/examples.js';
-import { dropStore, freshStoreUrl } from '../helpers/shared-stores.js';
+import { SHARED_KINDS, trackedStoreUrl } from '../helpers/shared-stores.js';
 import { call, startO3, type O3Process } from '../helpers/o3-process.js';
 
 const REQUESTS = 100;
@@ -25,18 +25,6 @@ afterAll(async () => {
   for (const o3 of processes) o3.child.kill('SIGKILL');
   for (const cleanup of cleanups) await cleanup().catch(() => undefined);
 });
-
-/** A fresh store of each kind, dropped afterwards. */
-const STORES: Record<string, () => string> = Object.fromEntries(
-  (['postgres', 'redis'] as const).map((kind) => [
-    kind,
-    () => {
-      const url = freshStoreUrl(kind, 'mn');
-      cleanups.push(() => dropStore(url));
-      return url;
-    },
-  ]),
-);
 
 interface Trace {
   uuid: string;
@@ -71,12 +59,12 @@ async function statuses(o3: O3Process): Promise<Map<string, string>> {
   return new Map(list.body.items.map((item: { uuid: string; status: string }) => [item.uuid, item.status]));
 }
 
-describe.each(Object.keys(STORES))('three o3 nodes on %s', (kind) => {
+describe.each(SHARED_KINDS)('three o3 nodes on %s', (kind) => {
   it('share 100 requests, survive kill -9 of one node, run each task once and launch each AWX job once', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), `o3-multi-${kind}-`));
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
     const traceFile = path.join(dir, 'trace.jsonl');
-    const store = STORES[kind]!();
+    const store = trackedStoreUrl(kind, 'mn', cleanups);
     const awx = await AwxFake.start({
       tokens: [TOKEN],
       pendingMs: 50,

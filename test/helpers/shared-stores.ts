@@ -26,7 +26,7 @@ export async function dropStore(storeUrl: string): Promise<void> {
   } else if (url.protocol === 'redis:') {
     const redis = new Redis(storeUrl.split('?')[0]!);
     const prefix = url.searchParams.get('prefix') ?? '';
-    for (let cursor = '0'; ; ) {
+    for (let cursor = '0'; ;) {
       const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
       if (keys.length > 0) await redis.del(...keys);
       cursor = next;
@@ -34,4 +34,18 @@ export async function dropStore(storeUrl: string): Promise<void> {
     }
     redis.disconnect();
   }
+}
+
+/** The shared stores, for `describe.each`. */
+export const SHARED_KINDS = ['postgres', 'redis'] as const;
+
+/** freshStoreUrl, with its removal added to `cleanups` (run them in afterAll). */
+export function trackedStoreUrl(
+  kind: 'postgres' | 'redis',
+  tag: string,
+  cleanups: (() => Promise<void>)[],
+): string {
+  const url = freshStoreUrl(kind, tag);
+  cleanups.push(() => dropStore(url));
+  return url;
 }
