@@ -235,16 +235,34 @@ class SqliteStore implements Store {
 
   /** The body of commit, inside its transaction: every write must land, else the whole set rolls back. */
   #applyChanges(changes: ChangeSet, owner: string | undefined): void {
-    for (const request of changes.requests ?? []) this.#saveRequest(request);
+    const releases = new Set(owner === undefined ? [] : (changes.releases ?? []));
+    // Requests whose own fenced update proved the owner (and gave the lease up when asked).
+    const fenced = new Set<string>();
+    for (const request of changes.requests ?? []) {
+      if (owner === undefined || request.version === 1) {
+        this.#saveRequest(request);
+        continue;
+      }
+      this.#saveOwnedRequest(request, owner, releases.delete(request.uuid));
+      fenced.add(request.uuid);
+    }
     for (const revision of changes.revisions ?? []) this.#saveRevision(revision);
     for (const taskRun of changes.taskRuns ?? []) this.#saveTaskRun(taskRun);
     for (const line of changes.logs ?? []) this.#st!.insertLog.run(...logInsertParams(line));
     // Checked after the writes, inside the same transaction: request saves never move the owner, so
     // this sees the owner as it was, and a request inserted by this very change set is covered too.
-    if (owner !== undefined) this.#assertOwner(changes, owner);
-    for (const uuid of changes.releases ?? []) {
-      if (owner !== undefined) this.#st!.releaseLease.run(uuid, owner);
-    }
+    if (owner !== undefined) this.#assertOwner(changes, owner, fenced);
+    for (const uuid of releases) this.#st!.releaseLease.run(uuid, owner);
+  }
+
+  /** A request save fenced by its owner in the same statement; StaleWriteError says which check failed. */
+  #saveOwnedRequest(r: RequestRecord, owner: string, release: boolean): void {
+    const st = this.#st!;
+    const statement = release ? st.updateOwnedRequestReleasing : st.updateOwnedRequest;
+    if (statement.run(...requestUpdateParams(r), owner).changes === 1) return;
+    const stored = st.requestVersion.get(r.uuid);
+    if (stored !== r.version - 1) throw staleWrite(`request ${r.uuid}`, r.version, stored);
+    throw lostLease(r.uuid, st.requestOwner.get(r.uuid), owner);
   }
 
   /** Inserts (version 1) or compare-and-sets a request; StaleWriteError when nothing was written. */
@@ -281,21 +299,16 @@ class SqliteStore implements Store {
   }
 
   /** Fencing: every request the change set touches must be owned by `owner`. */
-  #assertOwner(changes: ChangeSet, owner: string): void {
+  #assertOwner(changes: ChangeSet, owner: string, fenced: ReadonlySet<string>): void {
     const touched = new Set<string>();
     for (const r of changes.requests ?? []) touched.add(r.uuid);
     for (const r of changes.revisions ?? []) touched.add(r.requestUuid);
     for (const t of changes.taskRuns ?? []) touched.add(t.requestUuid);
     for (const l of changes.logs ?? []) touched.add(l.requestUuid);
     for (const uuid of touched) {
+      if (fenced.has(uuid)) continue;
       const current = this.#st!.requestOwner.get(uuid);
-      if (current !== owner) {
-        if (current === undefined) throw new StaleWriteError(`Request ${uuid} does not exist.`);
-        const held = current === null ? 'no node' : `node ${current}`;
-        throw new StaleWriteError(
-          `Request ${uuid} is owned by ${held}, not by ${owner}; the lease was lost.`,
-        );
-      }
+      if (current !== owner) throw lostLease(uuid, current, owner);
     }
   }
 
@@ -318,6 +331,13 @@ class SqliteStore implements Store {
       throw toStoreError(error, this.#path, this.#db);
     }
   }
+}
+
+/** The error of a fencing check: the request is gone, or another node (or none) owns it. */
+function lostLease(uuid: string, current: string | null | undefined, owner: string): StaleWriteError {
+  if (current === undefined) return new StaleWriteError(`Request ${uuid} does not exist.`);
+  const held = current === null ? 'no node' : `node ${current}`;
+  return new StaleWriteError(`Request ${uuid} is owned by ${held}, not by ${owner}; the lease was lost.`);
 }
 
 /** The error of a compare-and-set that wrote nothing; the stored version (if any) says why. */

@@ -26,6 +26,8 @@ export interface Statements {
   ping: Stmt;
   insertRequest: Stmt;
   updateRequest: Stmt;
+  updateOwnedRequest: Stmt;
+  updateOwnedRequestReleasing: Stmt;
   requestVersion: Stmt<number>;
   requestOwner: Stmt<string | null>;
   getRequest: Stmt<RequestRecord>;
@@ -62,6 +64,14 @@ const INSERT_REQUEST = `INSERT INTO requests (uuid, ref, trace_id, name, descrip
 const UPDATE_REQUEST = `UPDATE requests SET trace_id = ?, name = ?, description = ?, template_ref = ?,
   template_version = ?, payload_hash = ?, status = ?, revision = ?, scheduled_at = ?, updated_at = ?,
   ended_at = ?, error = ?, version = ? WHERE uuid = ? AND version = ?`;
+
+// The same compare-and-set, fenced by the row's owner in the statement itself (one statement
+// instead of an update and a look-up of the owner); the second form also gives the lease up.
+const UPDATE_OWNED_REQUEST = `${UPDATE_REQUEST} AND owner = ?`;
+const UPDATE_OWNED_REQUEST_RELEASING = UPDATE_OWNED_REQUEST.replace(
+  'version = ? WHERE',
+  'version = ?, owner = NULL, lease_expires_at = NULL WHERE',
+);
 
 const INSERT_REVISION = `INSERT INTO revisions (request_uuid, revision, reason, payload, template, status,
   created_at, started_at, ended_at, error, warnings, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -109,6 +119,8 @@ export function prepareStatements(db: Database.Database): Statements {
     ping: p('SELECT 1'),
     insertRequest: p(INSERT_REQUEST),
     updateRequest: p(UPDATE_REQUEST),
+    updateOwnedRequest: p(UPDATE_OWNED_REQUEST),
+    updateOwnedRequestReleasing: p(UPDATE_OWNED_REQUEST_RELEASING),
     requestVersion: p<number>('SELECT version FROM requests WHERE uuid = ?').pluck(),
     requestOwner: p<string | null>('SELECT owner FROM requests WHERE uuid = ?').pluck(),
     getRequest: p(`SELECT ${REQUEST_COLUMNS} FROM requests WHERE uuid = ?`),
