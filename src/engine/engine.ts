@@ -27,7 +27,7 @@ import { compileTemplate } from '../template/compile-template.js';
 import { systemClock, type Clock } from './clock.js';
 import { CreateBatcher } from './create-batcher.js';
 import { uuidV7 } from './uuid-v7.js';
-import { RequestRunner } from './request-runner.js';
+import { RequestRunner, markCreated } from './request-runner.js';
 import { Semaphore } from './semaphore.js';
 import type { LogFiles } from './log-files.js';
 import type { SecretBox } from './secret-box.js';
@@ -583,12 +583,7 @@ function prepareRoot(
   } catch {
     return;
   }
-  run.inputs = inputs;
-  run.attributes = Object.fromEntries(
-    Object.entries(inputs).map(([name, value]) => [name, { value, public: false }]),
-  );
-  run.state = 'created';
-  run.startedAt = now;
+  markCreated(run, inputs, now);
 }
 
 /** When a request starts: null for now (or a start already due), else the schedule's time. */

@@ -186,7 +186,8 @@ export class RequestRunner implements DriverHost {
   /** The revision as stored: secrets in its payload sealed. */
   sealRevision(record: RevisionRecord): RevisionRecord {
     const box = this.deps.secrets;
-    if (!box || this.redactor.empty) return record;
+    // Only an insert stores the payload: later saves of a revision write its status and times.
+    if (!box || this.redactor.empty || record.version > 1) return record;
     return { ...record, payload: box.sealDeep(record.payload, (text) => this.redactor.holdsSecret(text)) };
   }
 
@@ -337,12 +338,7 @@ export class RequestRunner implements DriverHost {
       await this.skipCarriedOver(driver, inputs, previous);
       return false;
     }
-    const attributes = { ...run.attributes };
-    for (const [name, value] of Object.entries(inputs)) attributes[name] = { value, public: false };
-    run.inputs = inputs;
-    run.attributes = attributes;
-    run.state = 'created';
-    run.startedAt = this.now();
+    markCreated(run, inputs, this.now());
     await this.saveTaskRun(run);
     return true;
   }
@@ -453,6 +449,19 @@ export class RequestRunner implements DriverHost {
   private touch(): void {
     this.request.updatedAt = this.now();
   }
+}
+
+/**
+ * A task run resolved and ready to run: its inputs recorded and made state attributes (over the
+ * ones carried from an earlier revision), stored `created` before anything of the task is called.
+ */
+export function markCreated(run: TaskRunRecord, inputs: Record<string, unknown>, now: number): void {
+  const attributes = { ...run.attributes };
+  for (const [name, value] of Object.entries(inputs)) attributes[name] = { value, public: false };
+  run.inputs = inputs;
+  run.attributes = attributes;
+  run.state = 'created';
+  run.startedAt = now;
 }
 
 /** True when a run of an earlier revision succeeded (or was itself carried over) with these inputs. */
