@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { dropStore } from '../test/helpers/shared-stores.js';
+import { dropStore, freshStoreUrl as sharedStoreUrl } from '../test/helpers/shared-stores.js';
 import { INSTALL_DIR } from '../src/config/config.js';
 import { Engine } from '../src/engine/engine.js';
 import { SecretBox } from '../src/engine/secret-box.js';
@@ -18,10 +18,8 @@ import type { TemplateDocument } from '../src/template/types.js';
 
 /** The store URL of a fresh, empty store of the given kind. */
 export function freshStoreUrl(kind: string): string {
-  const id = randomBytes(6).toString('hex');
   if (kind === 'sqlite') return `sqlite:${path.join(mkdtempSync(path.join(tmpdir(), 'o3-bench-')), 'o3.db')}`;
-  if (kind === 'postgres') return `postgres://postgres@127.0.0.1:5432/test?schema=bench_${id}`;
-  if (kind === 'redis') return `redis://127.0.0.1:6379?prefix=bench:${id}:`;
+  if (kind === 'postgres' || kind === 'redis') return sharedStoreUrl(kind, 'bench');
   throw new Error(`unknown store kind ${kind} (sqlite, postgres or redis)`);
 }
 
