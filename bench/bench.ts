@@ -21,7 +21,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { store: 'sqlite', runs: 3, smoke: false };
+  const options: Options = { store: 'sqlite', runs: 5, smoke: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--store') options.store = argv[++i] ?? options.store;
@@ -77,13 +77,21 @@ async function main(): Promise<void> {
   const sizes = options.smoke ? SIZES.smoke : SIZES.full;
   const runs = options.smoke ? 1 : options.runs;
   const figures: Record<string, ReturnType<typeof summary>> = {};
-  for (const workload of Object.keys(sizes) as (keyof typeof sizes)[]) {
-    const samples: Sample[] = [];
-    const repeat = workload === 'list' || workload === 'rest' ? 1 : runs;
-    for (let i = 0; i < repeat; i++) samples.push(await sample(workload, options.store, sizes[workload]));
-    figures[workload] = summary(samples);
-    process.stderr.write(`${workload}: ${figures[workload].median} ${figures[workload].unit}\n`);
+  const workloads = Object.keys(sizes) as (keyof typeof sizes)[];
+  const samples = new Map(workloads.map((workload) => [workload, [] as Sample[]]));
+  // Round by round rather than workload by workload: a slow spell of a shared machine then touches
+  // one run of each workload instead of every run of one.
+  for (let round = 0; round < runs; round++) {
+    for (const workload of workloads) {
+      if (round > 0 && (workload === 'list' || workload === 'rest')) continue;
+      const result = await sample(workload, options.store, sizes[workload]);
+      samples.get(workload)!.push(result);
+      process.stderr.write(
+        `round ${round + 1}, ${workload}: ${Math.round(result.value * 100) / 100} ${result.unit}\n`,
+      );
+    }
   }
+  for (const workload of workloads) figures[workload] = summary(samples.get(workload)!);
   const rawRate = figures.raw!.median;
   const ratio = (n: number) => Math.round((n / rawRate) * 1000) / 1000;
   const document = {

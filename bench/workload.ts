@@ -14,6 +14,11 @@ const CONCURRENCY = 50;
 
 const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
 const seconds = (startMs: number) => (performance.now() - startMs) / 1000;
+/** CPU time (user + system) of this process since `since`, in microseconds: steadier than wall time on a shared machine. */
+const cpuMicros = (since: NodeJS.CpuUsage) => {
+  const { user, system } = process.cpuUsage(since);
+  return user + system;
+};
 
 /** Median of numbers. */
 function median(values: number[]): number {
@@ -33,11 +38,13 @@ async function w1() {
   const h = await benchEngine(storeUrl, [noopTemplate('single', 1, () => [])], CONCURRENCY);
   const done = whenEnded(h.engine, size);
   const start = performance.now();
+  const cpu = process.cpuUsage();
   await inParallel(Array.from({ length: size }), CONCURRENCY, () => h.submit('single'));
   await done;
   const value = size / seconds(start);
+  const cpuUsPerTask = cpuMicros(cpu) / size;
   await h.close();
-  return { value, unit: 'tasks/s' };
+  return { value, unit: 'tasks/s', cpuUsPerTask };
 }
 
 /** W2: `size` diamond workflows A → B, C → D. */

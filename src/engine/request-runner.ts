@@ -399,15 +399,18 @@ export class RequestRunner implements DriverHost {
     if (this.waiting.size > 0 && !canceling && this.failure === null) return;
     this.done = true;
     const final: RequestStatus = canceling ? 'canceled' : this.failure !== null ? 'failed' : 'successful';
-    const pending = [...this.waiting].map((ref) => this.runs.get(ref)!);
-    this.waiting.clear();
-    await Promise.all(pending.map((run) => this.endPending(run, canceling)));
+    if (this.waiting.size > 0) {
+      const pending = [...this.waiting].map((ref) => this.runs.get(ref)!);
+      this.waiting.clear();
+      await Promise.all(pending.map((run) => this.endPending(run, canceling)));
+    }
     this.request.error = canceling ? 'canceled on request' : this.failure && this.redactor.text(this.failure);
     this.revision.error = this.request.error;
-    const optionalFailures = [...this.runs.values()].filter(
-      (r) => r.state !== 'successful' && r.state !== 'skipped',
-    );
-    if (final === 'successful' && optionalFailures.length > 0) {
+    const optionalFailures =
+      final === 'successful'
+        ? [...this.runs.values()].filter((r) => r.state !== 'successful' && r.state !== 'skipped')
+        : [];
+    if (optionalFailures.length > 0) {
       this.log(
         null,
         'warn',

@@ -147,7 +147,9 @@ export class TaskDriver {
     const instance = this.instance;
     if (!instance || this.finished || this.stopped) return false;
     try {
-      const result: unknown = await instance[method]();
+      // Most methods return at once; awaiting only a real promise spares a microtask per call.
+      const returned: unknown = instance[method]();
+      const result = isPromiseLike(returned) ? await returned : returned;
       // Canceled or timed out meanwhile: that path owns the run's end now.
       if (this.finished || this.stopped || this.abort.signal.aborted) return false;
       if (method === 'ping' && result !== undefined) instance.taskState = result as TaskState;
@@ -251,10 +253,11 @@ export class TaskDriver {
     const changed =
       r.state !== instance.taskState ||
       (error !== undefined && r.error !== error) ||
-      JSON.stringify(attributes) !== JSON.stringify(r.attributes);
+      !sameAttributes(attributes, r.attributes);
     if (!changed) return;
     r.state = instance.taskState;
-    r.attributes = attributes;
+    // A copy of object values: a task that later changes one in place must show up as a change.
+    r.attributes = snapshot(attributes);
     if (error !== undefined) r.error = error;
     await this.host.saveTaskRun(r);
   }
@@ -321,16 +324,70 @@ export class TaskDriver {
   }
 
   private logger(source: 'system' | 'task'): TaskLogger {
-    const line = (level: LogLevel) => (message: string) => this.log(level, source, String(message));
-    return {
-      log: line('info'),
-      debug: line('debug'),
-      info: line('info'),
-      warn: line('warn'),
-      warning: line('warn'),
-      error: line('error'),
-    };
+    return new DriverLog(this.host, this.record.uuid, source);
   }
+}
+
+/** A task's `flog` or `slog`: every line goes to the request log, tagged with the task run. */
+class DriverLog implements TaskLogger {
+  constructor(
+    private readonly host: DriverHost,
+    private readonly taskUuid: string,
+    private readonly source: 'system' | 'task',
+  ) {}
+
+  log(message: string): void {
+    this.host.log(this.taskUuid, 'info', this.source, String(message));
+  }
+
+  debug(message: string): void {
+    this.host.log(this.taskUuid, 'debug', this.source, String(message));
+  }
+
+  info(message: string): void {
+    this.host.log(this.taskUuid, 'info', this.source, String(message));
+  }
+
+  warn(message: string): void {
+    this.host.log(this.taskUuid, 'warn', this.source, String(message));
+  }
+
+  warning(message: string): void {
+    this.host.log(this.taskUuid, 'warn', this.source, String(message));
+  }
+
+  error(message: string): void {
+    this.host.log(this.taskUuid, 'error', this.source, String(message));
+  }
+}
+
+/** True when two sets of state attributes hold the same values with the same visibility. */
+function sameAttributes(a: TaskRunRecord['attributes'], b: TaskRunRecord['attributes']): boolean {
+  const names = Object.keys(a);
+  if (names.length !== Object.keys(b).length) return false;
+  for (const name of names) {
+    const x = a[name]!;
+    const y = b[name];
+    if (y === undefined || x.public !== y.public) return false;
+    if (x.value === y.value) continue;
+    // Only values that are objects need a deep look (a task may change one in place).
+    if (typeof x.value !== 'object' || JSON.stringify(x.value) !== JSON.stringify(y.value)) return false;
+  }
+  return true;
+}
+
+/** The attributes with every object value deep-copied. */
+function snapshot(attributes: TaskRunRecord['attributes']): TaskRunRecord['attributes'] {
+  for (const attribute of Object.values(attributes)) {
+    if (typeof attribute.value === 'object' && attribute.value !== null) {
+      attribute.value = structuredClone(attribute.value);
+    }
+  }
+  return attributes;
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 function clearTimer(timer: NodeJS.Timeout | NodeJS.Immediate): void {

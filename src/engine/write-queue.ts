@@ -2,8 +2,8 @@
  * Group commit: every record the engine changes in one event-loop turn is written in one store
  * transaction. Records are tracked by identity and written with version + 1 at flush time, so a
  * record changed twice in a turn costs one write. Flushes run one at a time; a store that cannot
- * be reached is retried with backoff (the waiting transitions simply wait); a stale write rejects
- * only the waiters of the request it touched.
+ * be reached is retried with backoff (the waiting transitions simply wait); a stale write gives up
+ * only the request it touched (see LostListener).
  */
 import type { Logger } from 'pino';
 import { StaleWriteError, StoreUnavailableError, errorMessage } from '../errors.js';
@@ -16,10 +16,10 @@ import type {
   TaskRunRecord,
 } from '../store/store.js';
 
+/** What every save of one request in one batch waits for: that batch's commit. */
 interface Waiter {
-  requestUuids: Set<string>;
+  promise: Promise<void>;
   resolve: () => void;
-  reject: (error: unknown) => void;
 }
 
 interface Batch {
@@ -28,7 +28,8 @@ interface Batch {
   taskRuns: Map<string, TaskRunRecord>;
   logs: LogLine[];
   releases: string[];
-  waiters: Waiter[];
+  /** By request uuid: the saves of one request in one batch share one promise. */
+  waiters: Map<string, Waiter>;
 }
 
 const RETRY_MIN_MS = 50;
@@ -108,22 +109,28 @@ export class WriteQueue {
     await this.flushing;
   }
 
-  /** Stops retrying: pending waiters are rejected with the store error. */
+  /** Stops retrying: a batch the store cannot take is then given up (see LostListener). */
   close(): void {
     this.closed = true;
   }
 
   private wait(requestUuid: string): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.batch.waiters.push({ requestUuids: new Set([requestUuid]), resolve, reject });
-      this.scheduleFlush();
-    });
+    this.scheduleFlush();
+    const waiters = this.batch.waiters;
+    let waiter = waiters.get(requestUuid);
+    if (waiter === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((done) => (resolve = done));
+      waiter = { promise, resolve };
+      waiters.set(requestUuid, waiter);
+    }
+    return waiter.promise;
   }
 
   private hasPending(): boolean {
     const b = this.batch;
     const records = b.requests.size + b.revisions.size + b.taskRuns.size;
-    return records + b.logs.length + b.releases.length + b.waiters.length > 0;
+    return records + b.logs.length + b.releases.length + b.waiters.size > 0;
   }
 
   private scheduleFlush(): void {
@@ -209,7 +216,7 @@ export class WriteQueue {
     for (const r of batch.requests.values()) r.version += 1;
     for (const r of batch.revisions.values()) r.version += 1;
     for (const r of batch.taskRuns.values()) r.version += 1;
-    for (const waiter of batch.waiters) waiter.resolve();
+    for (const waiter of batch.waiters.values()) waiter.resolve();
   }
 
   private async commitBatch(batch: Batch): Promise<void> {
@@ -236,7 +243,7 @@ function emptyBatch(): Batch {
     taskRuns: new Map(),
     logs: [],
     releases: [],
-    waiters: [],
+    waiters: new Map(),
   };
 }
 
@@ -258,6 +265,6 @@ function partOf(batch: Batch, uuid: string): Batch {
     taskRuns: keep(batch.taskRuns),
     logs: batch.logs.filter((line) => line.requestUuid === uuid),
     releases: batch.releases.filter((released) => released === uuid),
-    waiters: batch.waiters.filter((w) => w.requestUuids.has(uuid)),
+    waiters: new Map([...batch.waiters].filter(([key]) => key === uuid)),
   };
 }

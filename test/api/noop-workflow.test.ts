@@ -75,6 +75,30 @@ describe("the article's noop workflow over REST", () => {
     expect(changed.json().error.code).toBe('conflict');
   });
 
+  it('generates a trace_id when none is sent, and keeps one that is', async () => {
+    const submit = async (ref: string, traceId?: string) => {
+      const payload = example('noop_request.json');
+      payload.workflow.meta.ref = ref;
+      delete payload.workflow.meta.trace_id; // the article's example carries one
+      if (traceId !== undefined) payload.workflow.meta.trace_id = traceId;
+      const answer = await server.app.inject({ method: 'POST', url: '/api/v1/workflow/submit', payload });
+      expect(answer.statusCode).toBe(201);
+      return answer.json().uuid as string;
+    };
+    const generated = await Promise.all([submit('trace-a'), submit('trace-b')]);
+    const given = await submit('trace-c', 'my-trace');
+    const traceOf = async (uuid: string) =>
+      (await server.app.inject({ method: 'GET', url: `/api/v1/workflow/${uuid}` })).json().trace_id as string;
+    const [a, b] = await Promise.all(generated.map(traceOf));
+    expect(a).toMatch(/^[0-9a-f]{32}$/);
+    expect(b).toMatch(/^[0-9a-f]{32}$/);
+    expect(a).not.toBe(b);
+    expect(await traceOf(given)).toBe('my-trace');
+    for (const uuid of [...generated, given]) {
+      await server.app.inject({ method: 'POST', url: `/api/v1/workflow/${uuid}/cancel` });
+    }
+  });
+
   it('lists the request and serves its logs, also for one task', async () => {
     const payload = example('noop_request.json');
     payload.workflow.vars.workflow.input.delay = 0;

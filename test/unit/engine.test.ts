@@ -183,6 +183,22 @@ describe('the engine', () => {
     expect((await waitForEnd(server, uuid)).status).toBe('canceled');
   });
 
+  it('stores a state attribute that a task changes in place, at each ping', async () => {
+    const uuid = await submit(request('single', { record_progress: true, delay_ms: 1_500 }));
+    // The same array grows by one at each ping; each ping's value must reach the store, not only
+    // the first one (which added the attribute).
+    const stored = await waitFor(async () => {
+      const [run] = await server.store.getTaskRuns(uuid, 1);
+      const progress = run?.attributes.progress?.value as number[] | undefined;
+      return progress !== undefined && progress.length >= 3 && run?.state === 'running'
+        ? progress
+        : undefined;
+    });
+    expect(stored.slice(0, 3)).toEqual([0, 1, 2]);
+    await server.app.inject({ method: 'POST', url: `/api/v1/workflow/${uuid}/cancel` });
+    expect((await waitForEnd(server, uuid)).status).toBe('canceled');
+  });
+
   it('creates one request for concurrent submissions of one ref: one 201, the others 200 with its uuid', async () => {
     const body = request('single', {}, 'concurrent-ref');
     const answers = await Promise.all(

@@ -410,4 +410,15 @@ describe('payloadHash', () => {
       '{"a":{"z":true},"b":[1,"x",null]}',
     );
   });
+
+  it('orders keys by UTF-16 code units, for few keys and for many', () => {
+    const keys = ['b', 'B', 'é', 'a', '_', '10', '9', 'aa'];
+    const expected = [...keys].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+    const few = Object.fromEntries(keys.map((k) => [k, 1]));
+    expect(canonicalJson(few)).toBe(`{${expected.map((k) => `${JSON.stringify(k)}:1`).join(',')}}`);
+    const many = Array.from({ length: 40 }, (_, i) => `k${(i * 7) % 40}`);
+    const text = canonicalJson(Object.fromEntries(many.map((k) => [k, k])));
+    const sorted = [...many].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+    expect(text).toBe(`{${sorted.map((k) => `"${k}":"${k}"`).join(',')}}`);
+  });
 });

@@ -113,6 +113,21 @@ export function requestUpdateParams(r: RequestRecord): unknown[] {
   ];
 }
 
+// Every revision of one template version holds the same frozen document (compileTemplate freezes
+// it), so its JSON is made once, not once per request.
+const frozenJson = new WeakMap<object, string>();
+
+/** JSON text of a value that may be a frozen (never changing) document. */
+function documentJson(value: unknown): string {
+  if (typeof value !== 'object' || value === null || !Object.isFrozen(value)) return json(value);
+  let text = frozenJson.get(value);
+  if (text === undefined) {
+    text = json(value);
+    frozenJson.set(value, text);
+  }
+  return text;
+}
+
 /** Parameters of `INSERT INTO revisions`, in column order. */
 export function revisionInsertParams(r: RevisionRecord): unknown[] {
   return [
@@ -120,7 +135,7 @@ export function revisionInsertParams(r: RevisionRecord): unknown[] {
     r.revision,
     r.reason,
     json(r.payload),
-    json(r.template),
+    documentJson(r.template),
     r.status,
     r.createdAt,
     r.startedAt,
