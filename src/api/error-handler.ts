@@ -11,11 +11,7 @@ import type {
   FastifySchemaValidationError,
 } from 'fastify';
 import { ERROR_CODES, O3Error, type ErrorCode, type ErrorDetail } from '../errors.js';
-
-/** The JSON body of every error answer. */
-export interface ErrorBody {
-  error: { code: ErrorCode; message: string; details: ErrorDetail[] };
-}
+import type { ErrorBody } from './answers.js';
 
 /** Builds an error body. */
 export function errorBody(code: ErrorCode, message: string, details: ErrorDetail[] = []): ErrorBody {

@@ -2,18 +2,33 @@
 import type { Redactor } from '../engine/redactor.js';
 import { MASK } from '../engine/redactor.js';
 import { maskSealed } from '../engine/secret-box.js';
+import type { Page } from '../store/store.js';
 import type { RequestRecord, RevisionRecord, StoredLogLine, TaskRunRecord } from '../store/records.js';
 import { isSecretInput } from '../task/meta.js';
 import type { TaskRegistry } from '../task/task-registry.js';
 import type { CompiledTemplate } from '../template/types.js';
+import type {
+  CancelAnswer,
+  ErrorDetail,
+  LogLine,
+  LogPage,
+  RequestPage,
+  RequestSummary,
+  RetryAnswer,
+  RevisionView,
+  SubmitAnswer,
+  TaskRunView,
+} from './answers.js';
 
 /** Epoch milliseconds as ISO-8601 text (null stays null). */
+export function isoTime(ms: number): string;
+export function isoTime(ms: number | null): string | null;
 export function isoTime(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
 
 /** A request in a list. */
-export function presentRequestSummary(request: RequestRecord) {
+export function presentRequestSummary(request: RequestRecord): RequestSummary {
   return {
     uuid: request.uuid,
     ref: request.ref,
@@ -31,7 +46,7 @@ export function presentRequestSummary(request: RequestRecord) {
 }
 
 /** A revision in a request's history. */
-export function presentRevision(revision: RevisionRecord, redactor: Redactor) {
+export function presentRevision(revision: RevisionRecord, redactor: Redactor): RevisionView {
   return {
     revision: revision.revision,
     reason: revision.reason,
@@ -49,7 +64,7 @@ export function presentTaskRun(
   template: CompiledTemplate,
   tasks: TaskRegistry,
   redactor: Redactor,
-) {
+): TaskRunView {
   const task = template.taskByRef.get(run.taskRef);
   const meta = tasks.find(run.className)?.meta;
   const inputs =
@@ -87,7 +102,7 @@ export function presentTaskRun(
 }
 
 /** A log line, with its task's ref_name when it has one. */
-export function presentLogLine(line: StoredLogLine, refByTaskUuid: ReadonlyMap<string, string>) {
+export function presentLogLine(line: StoredLogLine, refByTaskUuid: ReadonlyMap<string, string>): LogLine {
   return {
     seq: line.seq,
     ts: isoTime(line.ts),
@@ -97,4 +112,48 @@ export function presentLogLine(line: StoredLogLine, refByTaskUuid: ReadonlyMap<s
     task_uuid: line.taskUuid,
     message: line.message,
   };
+}
+
+/** A page of log lines; `afterSeq` (where this page started) is the cursor again when it is empty. */
+export function presentLogPage(
+  lines: StoredLogLine[],
+  refByTaskUuid: ReadonlyMap<string, string>,
+  afterSeq: number,
+): LogPage {
+  return {
+    lines: lines.map((line) => presentLogLine(line, refByTaskUuid)),
+    next_after: lines.at(-1)?.seq ?? afterSeq,
+  };
+}
+
+/** A page of requests. */
+export function presentRequestPage(page: Page<RequestRecord>): RequestPage {
+  return { items: page.items.map(presentRequestSummary), next_cursor: page.nextCursor };
+}
+
+/** The answer to submit: the request as stored, and whether this call created it. */
+export function presentSubmitted(
+  request: RequestRecord,
+  created: boolean,
+  warnings: ErrorDetail[],
+): SubmitAnswer {
+  return {
+    uuid: request.uuid,
+    ref: request.ref,
+    trace_id: request.traceId,
+    revision: request.revision,
+    status: request.status,
+    created,
+    warnings,
+  };
+}
+
+/** The answer to cancel. */
+export function presentCanceled(request: RequestRecord): CancelAnswer {
+  return { uuid: request.uuid, status: request.status };
+}
+
+/** The answer to retry (revise adds its warnings): the request's new revision. */
+export function presentNewRevision(request: RequestRecord): RetryAnswer {
+  return { uuid: request.uuid, revision: request.revision, status: request.status };
 }

@@ -6,6 +6,7 @@ import type { RequestPayload } from '../request/payload.js';
 import type { RequestRecord, RevisionRecord, TaskRunRecord } from '../store/records.js';
 import { compileTemplate } from '../template/compile-template.js';
 import type { CompiledTemplate, TemplateDocument } from '../template/types.js';
+import type { LiveState, LiveTaskState, RequestDetail, RevisionDetail } from './answers.js';
 import type { AppDeps } from './build-app.js';
 import { isoTime, presentRequestSummary, presentRevision, presentTaskRun } from './present.js';
 
@@ -46,7 +47,7 @@ export function templateOf(deps: AppDeps, revision: RevisionRecord): CompiledTem
 }
 
 /** The full detail of a request (§10): summary, warnings, tasks of the current revision, revisions. */
-export function requestDetail(deps: AppDeps, loaded: LoadedRequest) {
+export function requestDetail(deps: AppDeps, loaded: LoadedRequest): RequestDetail {
   const { record, revisions, current, runs, template, redactor } = loaded;
   return {
     ...presentRequestSummary(record),
@@ -58,7 +59,7 @@ export function requestDetail(deps: AppDeps, loaded: LoadedRequest) {
 }
 
 /** One revision of a request with its tasks, for audit. */
-export function revisionDetail(deps: AppDeps, loaded: LoadedRequest) {
+export function revisionDetail(deps: AppDeps, loaded: LoadedRequest): RevisionDetail {
   const { current, runs, template, redactor } = loaded;
   return {
     ...presentRevision(current, redactor),
@@ -69,20 +70,25 @@ export function revisionDetail(deps: AppDeps, loaded: LoadedRequest) {
 }
 
 /** The compact live state of a request: its status and each task's state (the `state` event). */
-export function requestState(loaded: LoadedRequest) {
+export function requestState(loaded: LoadedRequest): LiveState {
   const { record, runs, redactor } = loaded;
   return {
     uuid: record.uuid,
     status: record.status,
     revision: record.revision,
     error: record.error === null ? null : redactor.text(record.error),
-    tasks: runs.map((run) => ({
-      ref_name: run.taskRef,
-      state: run.state,
-      attempt: run.attempt,
-      started_at: isoTime(run.startedAt),
-      ended_at: isoTime(run.endedAt),
-      error: run.error === null ? null : redactor.text(run.error),
-    })),
+    tasks: runs.map((run) => liveTaskState(run, redactor)),
+  };
+}
+
+/** A task's part of the `state` event. */
+function liveTaskState(run: TaskRunRecord, redactor: Redactor): LiveTaskState {
+  return {
+    ref_name: run.taskRef,
+    state: run.state,
+    attempt: run.attempt,
+    started_at: isoTime(run.startedAt),
+    ended_at: isoTime(run.endedAt),
+    error: run.error === null ? null : redactor.text(run.error),
   };
 }

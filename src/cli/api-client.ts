@@ -1,5 +1,5 @@
 /** The REST API as the CLI sees it: JSON calls, readable errors, and the server-sent events stream. */
-import type { ErrorDetail } from '../errors.js';
+import type { ErrorDetail } from '../api/answers.js';
 import { CliError, ExitCode } from './cli-error.js';
 
 /** How long a plain (non-streaming) call may take before the CLI gives up. */
@@ -53,7 +53,10 @@ export class ApiClient {
     this.server = normalizeServer(server);
   }
 
-  /** Calls an endpoint and returns its JSON; a non-2xx answer throws an ApiError. */
+  /**
+   * Calls an endpoint and returns its JSON; a non-2xx answer throws an ApiError. The JSON is cast,
+   * not checked, so readers still guard the lists they print (warnings, outputs, a plan).
+   */
   async json<T>(method: string, path: string, body?: unknown): Promise<T> {
     const answer = await this.raw(method, path, body);
     if (answer.status >= 300) throw toApiError(answer);

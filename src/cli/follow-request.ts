@@ -3,14 +3,9 @@
  * events stream (`GET /workflow/{uuid}/logs?follow=1`), or by polling when the server does not
  * stream or the stream breaks off before its `end` event.
  */
+import type { LiveState, LogLine, LogPage, RequestDetail } from '../api/answers.js';
+import { isRequestEnded } from '../api/states.js';
 import { ApiError, UnreachableError, type ApiClient } from './api-client.js';
-import {
-  ENDED_REQUEST_STATUSES,
-  type LogLine,
-  type LogPage,
-  type RequestDetail,
-  type RequestState,
-} from './api-types.js';
 import { CliError } from './cli-error.js';
 import { readSse, type SseEvent } from './sse-parser.js';
 
@@ -28,7 +23,7 @@ const LOG_PAGE = 1000;
 /** What to do with what the server reports while following. */
 export interface FollowHandlers {
   /** Called with the first state and then on every change of the request or a task. */
-  onState?: (state: RequestState) => void;
+  onState?: (state: LiveState) => void;
   /** Called once per log line, in order; only asked for when set. */
   onLog?: (line: LogLine) => void;
   /** A line for the operator about the following itself (lost connection, …). */
@@ -84,7 +79,7 @@ function handleEvent(
   cursor: { after: number | undefined },
 ): string | undefined {
   const data = parseData(event.data);
-  if (event.event === 'state' && isRequestState(data)) handlers.onState?.(data);
+  if (event.event === 'state' && isLiveState(data)) handlers.onState?.(data);
   else if (event.event === 'log' && isLogLine(data)) {
     cursor.after = data.seq;
     handlers.onLog?.(data);
@@ -121,7 +116,7 @@ async function pollRequest(
     lastState = text;
     // Read the log after the detail, so the lines of an ended request are all there.
     if (handlers.onLog) await drainLogs(client, uuid, handlers, cursor);
-    if (ENDED_REQUEST_STATUSES.has(detail.status)) return detail.status;
+    if (isRequestEnded(detail.status)) return detail.status;
     await sleep(POLL_INTERVAL_MS);
   }
 }
@@ -153,11 +148,12 @@ export function logsPath(uuid: string, task: string | undefined, after: number |
 }
 
 /** The stream's `state` event built from a request's detail. */
-export function stateOf(detail: RequestDetail): RequestState {
+export function stateOf(detail: RequestDetail): LiveState {
   return {
     uuid: detail.uuid,
     status: detail.status,
     revision: detail.revision,
+    error: detail.error,
     tasks: detail.tasks.map(({ ref_name, state, attempt, started_at, ended_at, error }) => ({
       ref_name,
       state,
@@ -177,8 +173,8 @@ function parseData(data: string): unknown {
   }
 }
 
-function isRequestState(value: unknown): value is RequestState {
-  const state = value as Partial<RequestState> | null | undefined;
+function isLiveState(value: unknown): value is LiveState {
+  const state = value as Partial<LiveState> | null | undefined;
   return typeof state?.status === 'string' && Array.isArray(state.tasks);
 }
 

@@ -1,6 +1,6 @@
 /** `--wait`: live progress until the request ends, then the task summary; exit 0 only if it succeeded. */
+import type { RequestDetail } from '../api/answers.js';
 import type { ApiClient } from './api-client.js';
-import type { RequestDetail } from './api-types.js';
 import { ExitCode } from './cli-error.js';
 import { followRequest } from './follow-request.js';
 import { notice, print, printJson, ProgressLine } from './output.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TaskRunView, TemplateDocument } from '../../ui/src/api-types.js';
+import type { TaskRunView, TemplateDocument } from '../../src/api/answers.js';
 import { revisePrefill } from '../../ui/src/lib/revise-prefill.js';
 
 const template: TemplateDocument = {

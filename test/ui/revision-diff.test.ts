@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TaskRunView } from '../../ui/src/api-types.js';
+import type { TaskRunView } from '../../src/api/answers.js';
 import { diffRevisions, stableJson } from '../../ui/src/lib/revision-diff.js';
 
 function run(ref: string, state: string, inputs: Record<string, unknown>): TaskRunView {

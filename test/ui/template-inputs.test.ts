@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TaskClass, TemplateDocument } from '../../ui/src/api-types.js';
+import type { TaskClassView, TemplateDocument } from '../../src/api/answers.js';
 import { parseFieldValue, templateInputs } from '../../ui/src/lib/template-inputs.js';
 import { ROOT } from '../helpers/examples.js';
 import { readFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import path from 'node:path';
 const noopTemplate = JSON.parse(
   readFileSync(path.join(ROOT, 'templates/noop_template_run.json'), 'utf8'),
 ) as TemplateDocument;
-const noop: TaskClass = {
+const noop: TaskClassView = {
   name: 'noop',
   description: '',
   inputs: { runtime_delay: { type: 'number', description: 'How long to wait.' } },
@@ -55,7 +55,7 @@ describe('templateInputs', () => {
         { ref_name: 'other', class: 'custom', input: { password: '${workflow.input.pw}' } },
       ],
     };
-    const custom: TaskClass = {
+    const custom: TaskClassView = {
       ...noop,
       name: 'custom',
       inputs: { password: { type: 'string', secret: true } },

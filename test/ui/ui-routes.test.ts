@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { uiRoutes } from '../../src/api/routes/ui.js';
+import { UI_SHARED_SOURCES, uiRoutes } from '../../src/api/routes/ui.js';
 import { ROOT } from '../helpers/examples.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
@@ -82,10 +82,16 @@ describe('the UI routes', () => {
 describe('uiRoutes', () => {
   it('builds the UI on the first page asked for when ui/dist is missing (a fresh clone run without npm start)', async () => {
     // Inside the repository (under the ignored .tmp/) so the bundler finds node_modules.
-    const uiDir = path.join(ROOT, '.tmp', `ui-build-${process.pid}-${Date.now()}`);
+    const copy = path.join(ROOT, '.tmp', `ui-build-${process.pid}-${Date.now()}`);
+    const uiDir = path.join(copy, 'ui');
     mkdirSync(uiDir, { recursive: true });
     for (const part of ['src', 'public', 'index.html'])
       cpSync(path.join(ROOT, 'ui', part), path.join(uiDir, part), { recursive: true });
+    // Beside ui/ as in the repository, where the UI's relative imports find them.
+    for (const file of UI_SHARED_SOURCES) {
+      mkdirSync(path.dirname(path.join(copy, file)), { recursive: true });
+      cpSync(path.join(ROOT, file), path.join(copy, file));
+    }
     const app = Fastify();
     try {
       await app.register(uiRoutes({ uiDir }));
@@ -96,7 +102,7 @@ describe('uiRoutes', () => {
       expect(existsSync(path.join(uiDir, 'dist', 'index.html'))).toBe(true);
     } finally {
       await app.close();
-      rmSync(uiDir, { recursive: true, force: true });
+      rmSync(copy, { recursive: true, force: true });
     }
   });
 });

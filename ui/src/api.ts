@@ -1,5 +1,5 @@
 /** Talking to the O3 REST API from the browser: JSON in and out, errors as `ApiError`. */
-import type { ErrorDetail } from './api-types.js';
+import type { ErrorDetail } from '../../src/api/answers.js';
 
 /** The API's base path (the UI is served by the same server). */
 export const API = '/api/v1';

@@ -3,7 +3,7 @@
  * would replay the log from the start, so a dropped stream is reopened here with `after=` the last
  * line seen, backing off while the server is away.
  */
-import type { LiveState, LogLine } from './api-types.js';
+import type { LiveState, LogLine, StreamEnd } from '../../src/api/answers.js';
 
 /** What a follower hears. */
 export interface FollowHandlers {
@@ -45,7 +45,7 @@ export function follow(url: string, handlers: FollowHandlers, afterSeq = 0): () 
     source.addEventListener('end', (event) => {
       close();
       handlers.onConnection?.('ended');
-      handlers.onEnd?.((JSON.parse((event as MessageEvent<string>).data) as { status: string }).status);
+      handlers.onEnd?.((JSON.parse((event as MessageEvent<string>).data) as StreamEnd).status);
     });
     source.onerror = () => {
       close();

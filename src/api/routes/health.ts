@@ -1,6 +1,7 @@
 /** Liveness and readiness. */
 import type { FastifyPluginAsync } from 'fastify';
 import { errorMessage } from '../../errors.js';
+import type { Liveness, Readiness } from '../answers.js';
 import type { AppDeps } from '../build-app.js';
 import { errorBody } from '../error-handler.js';
 import { errors } from '../schemas.js';
@@ -11,7 +12,7 @@ export function healthRoutes(deps: AppDeps): FastifyPluginAsync {
     app.get(
       '/healthz',
       { schema: { summary: 'Liveness: the process answers', tags: ['health'] } },
-      async () => ({
+      async (): Promise<Liveness> => ({
         status: 'ok',
       }),
     );
@@ -19,7 +20,7 @@ export function healthRoutes(deps: AppDeps): FastifyPluginAsync {
     app.get('/readyz', { schema: { ...readiness, response: errors(503) } }, async (_request, reply) => {
       try {
         await deps.store.ping();
-        return { status: 'ready', store: deps.store.kind };
+        return { status: 'ready', store: deps.store.kind } satisfies Readiness;
       } catch (error) {
         return reply
           .status(503)

@@ -6,6 +6,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isRequestEnded } from '../../store/records.js';
+import type { FollowEvents } from '../answers.js';
 import type { AppDeps } from '../build-app.js';
 import { presentLogLine } from '../present.js';
 import { loadRequest, requestState } from '../request-views.js';
@@ -41,9 +42,11 @@ export function followRequest(
   let closed = false;
   let busy = false;
   let again = false;
-  const send = (event: string, data: unknown, id?: number) => {
-    res.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  const write = (event: keyof FollowEvents, json: string, id?: number) => {
+    res.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${json}\n\n`);
   };
+  const send = <E extends keyof FollowEvents>(event: E, data: FollowEvents[E], id?: number) =>
+    write(event, JSON.stringify(data), id);
 
   const pump = async (): Promise<void> => {
     const loaded = await loadRequest(deps, options.uuid);
@@ -61,7 +64,7 @@ export function followRequest(
     const state = JSON.stringify(requestState(loaded));
     if (state !== lastState) {
       lastState = state;
-      res.write(`event: state\ndata: ${state}\n\n`);
+      write('state', state);
     }
     if (isRequestEnded(loaded.record.status)) {
       send('end', { status: loaded.record.status });

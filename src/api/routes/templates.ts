@@ -7,12 +7,13 @@ import { compileTemplate } from '../../template/compile-template.js';
 import { parseTemplateText } from '../../template/load-templates.js';
 import { currentTemplates, findTemplate, templateConflict } from '../../template/stored-templates.js';
 import type { CompiledTemplate } from '../../template/types.js';
+import type { TemplateDetail, TemplateList, TemplateRegisteredBefore, TemplateSummary } from '../answers.js';
 import type { AppDeps } from '../build-app.js';
 import { errors, ownValidation } from '../schemas.js';
 import { acceptJsonBodiesOnly } from './json-body.js';
 
 /** A template's summary. */
-export function presentTemplateSummary(template: CompiledTemplate) {
+export function presentTemplateSummary(template: CompiledTemplate): TemplateSummary {
   return {
     ref_name: template.refName,
     schema_version: template.version,
@@ -22,11 +23,21 @@ export function presentTemplateSummary(template: CompiledTemplate) {
   };
 }
 
-/** A template with its tasks and DAG. */
-export function presentTemplate(template: CompiledTemplate) {
+/** A template with every registered schema_version of it, its tasks, DAG and document. */
+export function presentTemplate(template: CompiledTemplate, versions: number[]): TemplateDetail {
+  return { ...presentTemplateSummary(template), versions, ...presentTemplateContents(template) };
+}
+
+/** A template registered before, as registering it again answers: without `versions`. */
+export function presentTemplateRegisteredBefore(template: CompiledTemplate): TemplateRegisteredBefore {
+  return { ...presentTemplateSummary(template), ...presentTemplateContents(template) };
+}
+
+/** What a template holds; its `tasks` list replaces the summary's task count. */
+function presentTemplateContents(
+  template: CompiledTemplate,
+): Pick<TemplateDetail, 'dag' | 'tasks' | 'document'> {
   return {
-    ...presentTemplateSummary(template),
-    versions: undefined as number[] | undefined,
     dag: {
       levels: template.levels,
       edges: template.tasks.flatMap((task) => task.dependencies.map((from) => ({ from, to: task.refName }))),
@@ -61,7 +72,9 @@ export function templateRoutes(deps: AppDeps): FastifyPluginAsync {
     app.get(
       '/templates',
       { schema: { summary: 'The registered templates', tags: ['catalogue'] } },
-      async () => ({ templates: (await currentTemplates(deps)).map(presentTemplateSummary) }),
+      async (): Promise<TemplateList> => ({
+        templates: (await currentTemplates(deps)).map(presentTemplateSummary),
+      }),
     );
 
     app.get<{ Params: { ref: string }; Querystring: { version?: string | string[] } }>(
@@ -84,7 +97,7 @@ export function templateRoutes(deps: AppDeps): FastifyPluginAsync {
           const which = version === undefined ? '' : ` version ${version}`;
           throw notFound(`no template '${clip(request.params.ref)}'${which}`);
         }
-        return { ...presentTemplate(template), versions: deps.templates.versions(template.refName) };
+        return presentTemplate(template, deps.templates.versions(template.refName));
       },
     );
 
@@ -109,14 +122,12 @@ export function templateRoutes(deps: AppDeps): FastifyPluginAsync {
           if (canonicalJson(existing.document) !== canonicalJson(template.document)) {
             throw templateConflict(template.refName, template.version);
           }
-          return reply.status(200).send(presentTemplate(existing));
+          return reply.status(200).send(presentTemplateRegisteredBefore(existing));
         }
         // Throws the same conflict when another node stored the pair with another document meanwhile.
         await deps.onTemplateRegistered?.(template);
         deps.templates.add(template);
-        return reply
-          .status(201)
-          .send({ ...presentTemplate(template), versions: deps.templates.versions(template.refName) });
+        return reply.status(201).send(presentTemplate(template, deps.templates.versions(template.refName)));
       },
     );
   };

@@ -4,7 +4,7 @@
  * (`/requests/{uuid}` can be bookmarked and reloaded). API, health, OpenAPI and docs paths are never
  * shadowed: their routes win anyway, and an unknown one still gets the JSON 404.
  *
- * When ui/dist is missing or older than ui/src (a fresh clone started with `o3 serve` rather than
+ * When ui/dist is missing or older than its sources (a fresh clone started with `o3 serve` rather than
  * `npm start`, or sources edited since), the first page asked for builds it (esbuild, well under a
  * second); a build that fails is logged and answered with a 503 page that says what to run.
  */
@@ -39,6 +39,12 @@ const PAGE_HEADERS = {
 
 // Pages and assets, not API operations: kept out of the OpenAPI document.
 const HIDDEN = { schema: { hide: true } };
+
+/**
+ * The files outside ui/ that the UI bundles, by their path from the folder holding ui/ (the UI
+ * imports them relatively). Type-only imports such as src/api/answers.ts never reach the bundle.
+ */
+export const UI_SHARED_SOURCES = ['src/api/states.ts'];
 
 /** Where the UI lives: its sources (`src/`, `index.html`, `public/`) and the built `dist/`. */
 export interface UiOptions {
@@ -103,6 +109,7 @@ async function buildIfStale(uiDir: string, buildScript: string, log: FastifyBase
     path.join(uiDir, 'src'),
     path.join(uiDir, 'index.html'),
     path.join(uiDir, 'public'),
+    ...UI_SHARED_SOURCES.map((file) => path.join(uiDir, '..', file)),
   ]);
   if (built && (newestSource === null || newestSource <= built.mtimeMs)) return true;
   if (newestSource === null) return false;

@@ -1,13 +1,21 @@
 /** Workflow requests: submit, validate, list, detail, revisions, cancel, retry, revise, logs (§10). */
 import type { FastifyPluginAsync } from 'fastify';
-import { O3Error, notFound } from '../../errors.js';
+import { O3Error, notFound, type ErrorDetail } from '../../errors.js';
 import type { RequestPayload } from '../../request/payload.js';
 import { validateRequest, type RequestValidation } from '../../request/validate-request.js';
 import { findRequestTemplate } from '../../template/stored-templates.js';
 import { Type, type Static } from '@sinclair/typebox';
 import type { RequestFilter } from '../../store/store.js';
+import type { InvalidAnswer, ReviseAnswer, ValidAnswer } from '../answers.js';
 import type { AppDeps } from '../build-app.js';
-import { presentLogLine, presentRequestSummary } from '../present.js';
+import { errorBody } from '../error-handler.js';
+import {
+  presentCanceled,
+  presentLogPage,
+  presentNewRevision,
+  presentRequestPage,
+  presentSubmitted,
+} from '../present.js';
 import { loadRequest, requestDetail, revisionDetail } from '../request-views.js';
 import {
   ListQuery,
@@ -59,17 +67,10 @@ export function workflowRoutes(deps: AppDeps): FastifyPluginAsync {
       async (request, reply) => {
         const validation = await validate(request.body);
         if (!validation.valid) throw invalidRequest(validation.errors);
-        const result = await deps.engine.submit(validation);
-        const r = result.request;
-        return reply.status(result.created ? 201 : 200).send({
-          uuid: r.uuid,
-          ref: r.ref,
-          trace_id: r.traceId,
-          revision: r.revision,
-          status: r.status,
-          created: result.created,
-          warnings: validation.warnings,
-        });
+        const { request: submitted, created } = await deps.engine.submit(validation);
+        return reply
+          .status(created ? 201 : 200)
+          .send(presentSubmitted(submitted, created, validation.warnings));
       },
     );
 
@@ -90,16 +91,8 @@ export function workflowRoutes(deps: AppDeps): FastifyPluginAsync {
       },
       async (request, reply) => {
         const validation = await validate(request.body);
-        if (!validation.valid) {
-          const error = invalidRequest(validation.errors);
-          return reply.status(422).send({
-            valid: false,
-            errors: validation.errors,
-            warnings: validation.warnings,
-            error: { code: error.code, message: error.message, details: error.details },
-          });
-        }
-        return { valid: true, warnings: validation.warnings, plan: validation.plan };
+        if (!validation.valid) return reply.status(422).send(invalidAnswer(validation));
+        return validAnswer(validation);
       },
     );
 
@@ -123,7 +116,7 @@ export function workflowRoutes(deps: AppDeps): FastifyPluginAsync {
         const { status, template, ref, trace_id: traceId, limit = DEFAULT_PAGE, cursor } = request.query;
         const filter: RequestFilter = { status, template, ref, traceId };
         const page = await deps.store.listRequests(filter, { limit, cursor: cursor ?? null });
-        return { items: page.items.map(presentRequestSummary), next_cursor: page.nextCursor };
+        return presentRequestPage(page);
       },
     );
 
@@ -167,7 +160,7 @@ export function workflowRoutes(deps: AppDeps): FastifyPluginAsync {
       },
       async (request, reply) => {
         const record = await deps.engine.cancel(request.params.uuid);
-        return reply.status(202).send({ uuid: record.uuid, status: record.status });
+        return reply.status(202).send(presentCanceled(record));
       },
     );
 
@@ -184,9 +177,7 @@ export function workflowRoutes(deps: AppDeps): FastifyPluginAsync {
       },
       async (request, reply) => {
         const record = await deps.engine.addRevision(request.params.uuid, 'retry');
-        return reply
-          .status(202)
-          .send({ uuid: record.uuid, revision: record.revision, status: record.status });
+        return reply.status(202).send(presentNewRevision(record));
       },
     );
 
@@ -214,12 +205,7 @@ export function workflowRoutes(deps: AppDeps): FastifyPluginAsync {
           throw invalidRequest(anchorDetails(request.body, validation.errors.map(toRevisePointer)));
         }
         const updated = await deps.engine.addRevision(record.uuid, 'revise', validation);
-        const answer = {
-          uuid: updated.uuid,
-          revision: updated.revision,
-          status: updated.status,
-          warnings: validation.warnings,
-        };
+        const answer: ReviseAnswer = { ...presentNewRevision(updated), warnings: validation.warnings };
         return reply.status(202).send(answer);
       },
     );
@@ -253,10 +239,7 @@ export function workflowRoutes(deps: AppDeps): FastifyPluginAsync {
         }
         const refByUuid = new Map(runs.map((run) => [run.uuid, run.taskRef]));
         const lines = await deps.store.readLogs(record.uuid, { taskUuid, afterSeq, limit });
-        return {
-          lines: lines.map((line) => presentLogLine(line, refByUuid)),
-          next_after: lines.at(-1)?.seq ?? afterSeq,
-        };
+        return presentLogPage(lines, refByUuid, afterSeq);
       },
     );
   };
@@ -291,16 +274,32 @@ function revisedPayload(current: RequestPayload, body: unknown, templateVersion:
 }
 
 /** Errors of the merged payload, pointed into the revise body instead. */
-function toRevisePointer(detail: { path: string; message: string }): { path: string; message: string } {
+function toRevisePointer(detail: ErrorDetail): ErrorDetail {
   const path = detail.path.replace(/^\/workflow\/(vars|schedule)/, '/$1');
   return { path, message: detail.message };
+}
+
+/** The answer to validating a valid request: its warnings and plan. */
+function validAnswer(validation: Extract<RequestValidation, { valid: true }>): ValidAnswer {
+  return { valid: true, warnings: validation.warnings, plan: validation.plan };
+}
+
+/** The 422 answer to validating an invalid request: every problem, and the error body of submit's 422. */
+function invalidAnswer(validation: Extract<RequestValidation, { valid: false }>): InvalidAnswer {
+  const { code, message, details } = invalidRequest(validation.errors);
+  return {
+    valid: false,
+    errors: validation.errors,
+    warnings: validation.warnings,
+    ...errorBody(code, message, details),
+  };
 }
 
 function isTrue(value: string | undefined): boolean {
   return value === '1' || value === 'true' || value === '';
 }
 
-function invalidRequest(errors: { path: string; message: string }[]): O3Error {
+function invalidRequest(errors: ErrorDetail[]): O3Error {
   const first = errors[0];
   const summary = first ? `${first.path || '/'}: ${first.message}` : 'the request is invalid';
   const more =

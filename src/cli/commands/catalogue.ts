@@ -1,6 +1,6 @@
 /** `o3 templates`, `o3 tasks` and `o3 dag TEMPLATE`: what the server can run. */
 import { Option, type Command } from 'commander';
-import type { TaskClassView, TemplateDetail, TemplateSummary } from '../api-types.js';
+import type { TaskClassList, TemplateDetail, TemplateList } from '../../api/answers.js';
 import { ExitCode } from '../cli-error.js';
 import { clientCommand, clientOf, exitWith, positiveInteger, type ClientOptions } from '../client-options.js';
 import { print, printJson } from '../output.js';
@@ -27,14 +27,14 @@ export function registerCatalogueCommands(program: Command): void {
 }
 
 async function templates(options: ClientOptions): Promise<ExitCode> {
-  const answer = await clientOf(options).json<{ templates: TemplateSummary[] }>('GET', '/templates');
+  const answer = await clientOf(options).json<TemplateList>('GET', '/templates');
   if (options.json) printJson(answer);
   else print(renderTemplates(answer.templates));
   return ExitCode.ok;
 }
 
 async function tasks(options: ClientOptions): Promise<ExitCode> {
-  const answer = await clientOf(options).json<{ tasks: TaskClassView[] }>('GET', '/tasks');
+  const answer = await clientOf(options).json<TaskClassList>('GET', '/tasks');
   if (options.json) printJson(answer);
   else print(renderTaskClasses(answer.tasks));
   return ExitCode.ok;

@@ -1,6 +1,6 @@
 /** `o3 logs ID [--task REF] [--follow]`: a request's log, or one task's, as `ts level [task] message`. */
 import type { Command } from 'commander';
-import type { LogLine, LogPage } from '../api-types.js';
+import type { LogLine, LogPage } from '../../api/answers.js';
 import { ExitCode } from '../cli-error.js';
 import { clientCommand, clientOf, exitWith, type ClientOptions } from '../client-options.js';
 import { followRequest, logsPath } from '../follow-request.js';

@@ -1,7 +1,13 @@
 /** `o3 status`, `list`, `cancel`, `retry` and `revise`: one request, many, and what can be done to one. */
 import { Option, type Command } from 'commander';
-import { RequestStatus } from '../../store/records.js';
-import type { RequestDetail, RequestPage, RevisionAnswer } from '../api-types.js';
+import type {
+  CancelAnswer,
+  RequestDetail,
+  RequestPage,
+  RetryAnswer,
+  ReviseAnswer,
+} from '../../api/answers.js';
+import { REQUEST_STATUSES } from '../../api/states.js';
 import { CliError, ExitCode } from '../cli-error.js';
 import { clientCommand, clientOf, exitWith, positiveInteger, type ClientOptions } from '../client-options.js';
 import { print, printJson } from '../output.js';
@@ -22,9 +28,7 @@ export function registerRequestCommands(program: Command): void {
     program
       .command('list')
       .description('list requests, newest first')
-      .addOption(
-        new Option('--status <status>', 'only requests in this status').choices(Object.keys(RequestStatus)),
-      )
+      .addOption(new Option('--status <status>', 'only requests in this status').choices(REQUEST_STATUSES))
       .option('--template <ref_name>', 'only requests of this template')
       .option('--ref <ref>', "only the request with this caller's ref")
       .option('--trace-id <id>', 'only requests with this trace id')
@@ -90,10 +94,7 @@ async function list(options: ListOptions): Promise<ExitCode> {
 }
 
 async function cancel(id: string, options: ClientOptions): Promise<ExitCode> {
-  const answer = await clientOf(options).json<{ uuid: string; status: string }>(
-    'POST',
-    `${requestPath(id)}/cancel`,
-  );
+  const answer = await clientOf(options).json<CancelAnswer>('POST', `${requestPath(id)}/cancel`);
   if (options.json) printJson(answer);
   else print(`request ${answer.uuid} is ${answer.status}`);
   return ExitCode.ok;
@@ -101,7 +102,7 @@ async function cancel(id: string, options: ClientOptions): Promise<ExitCode> {
 
 async function retry(id: string, options: ClientOptions & { wait?: boolean }): Promise<ExitCode> {
   const client = clientOf(options);
-  const answer = await client.json<RevisionAnswer>('POST', `${requestPath(id)}/retry`);
+  const answer = await client.json<RetryAnswer>('POST', `${requestPath(id)}/retry`);
   return reportRevision(answer, options, () => waitForEnd(client, answer.uuid, options.json));
 }
 
@@ -112,12 +113,12 @@ async function revise(
 ): Promise<ExitCode> {
   const client = clientOf(options);
   const body = revisionBody(await readDocument(file), file);
-  const answer = await client.json<RevisionAnswer>('POST', `${requestPath(id)}/revise`, body);
+  const answer = await client.json<ReviseAnswer>('POST', `${requestPath(id)}/revise`, body);
   return reportRevision(answer, options, () => waitForEnd(client, answer.uuid, options.json));
 }
 
 function reportRevision(
-  answer: RevisionAnswer,
+  answer: RetryAnswer & Partial<ReviseAnswer>,
   options: ClientOptions & { wait?: boolean },
   wait: () => Promise<ExitCode>,
 ): Promise<ExitCode> {

@@ -1,7 +1,7 @@
 /** `o3 submit FILE [--wait]` and `o3 validate FILE`. */
 import type { Command } from 'commander';
+import type { SubmitAnswer, ValidateAnswer } from '../../api/answers.js';
 import { toApiError } from '../api-client.js';
-import type { SubmitAnswer, ValidateAnswer } from '../api-types.js';
 import { ExitCode } from '../cli-error.js';
 import { clientCommand, clientOf, exitWith, type ClientOptions } from '../client-options.js';
 import { print, printJson } from '../output.js';

@@ -1,6 +1,6 @@
 /** `templates` and `tasks`: the registered templates and task classes as tables. */
 import { WELL_KNOWN_SECRET_INPUTS } from '../../task/meta.js';
-import type { TaskClassView, TemplateSummary } from '../api-types.js';
+import type { TaskClassView, TemplateSummary } from '../../api/answers.js';
 import { renderTable } from './table.js';
 
 /** One row per template version. */

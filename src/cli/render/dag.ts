@@ -1,5 +1,5 @@
 /** A template's DAG as text (levels with arrows), a Mermaid flowchart or a Graphviz digraph. */
-import type { TemplateDetail } from '../api-types.js';
+import type { TemplateDetail } from '../../api/answers.js';
 
 /** The formats `o3 dag --format` knows. */
 export const DAG_FORMATS = ['text', 'mermaid', 'dot'] as const;

@@ -1,14 +1,15 @@
 /** `validate`: valid or invalid, every error with its pointer, the warnings, and the plan. */
-import type { Plan, ValidateAnswer } from '../api-types.js';
+import type { Plan, ValidateAnswer } from '../../api/answers.js';
 import { formatValue } from './format.js';
 import { renderWarnings } from './request.js';
 
 /** The whole validate report for one file. */
 export function renderValidation(file: string, answer: ValidateAnswer): string {
   const parts = [`${answer.valid ? 'valid' : 'invalid'}: ${file}`];
-  if (answer.errors && answer.errors.length > 0) parts.push(renderWarnings(answer.errors, 'errors'));
+  const errors = answer.valid ? undefined : answer.errors;
+  if (errors && errors.length > 0) parts.push(renderWarnings(errors, 'errors'));
   if (answer.warnings && answer.warnings.length > 0) parts.push(renderWarnings(answer.warnings));
-  if (answer.plan) parts.push(renderPlan(answer.plan));
+  if (answer.valid && answer.plan) parts.push(renderPlan(answer.plan));
   return parts.join('\n\n');
 }
 

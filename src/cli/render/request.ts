@@ -1,17 +1,16 @@
 /** How requests look on a terminal: the detail of one, a list, the progress line and the final summary. */
-import type { ErrorDetail } from '../../errors.js';
-import {
-  ENDED_TASK_STATES,
-  type LogLine,
-  type RequestDetail,
-  type RequestState,
-  type RequestSummary,
-  type TaskRunView,
-} from '../api-types.js';
+import type {
+  ErrorDetail,
+  LiveState,
+  LogLine,
+  RequestDetail,
+  RequestSummary,
+  TaskRunView,
+} from '../../api/answers.js';
+import { isTaskActive, isTaskEnded } from '../../api/states.js';
 import { durationBetween, formatDuration, formatTime, formatValue, truncate } from './format.js';
 import { renderFields, renderTable } from './table.js';
 
-const ACTIVE_TASK_STATES: ReadonlySet<string> = new Set(['created', 'running', 'waiting']);
 // `status` shows the full outputs with --json; a table row stays readable.
 const MAX_OUTPUT_CHARS = 60;
 const FAILED_TASK_STATES: ReadonlySet<string> = new Set(['failed', 'exception', 'timeout']);
@@ -84,11 +83,11 @@ export function renderRequestList(items: readonly RequestSummary[]): string {
 }
 
 /** One progress line: `3/5 tasks done, running: noop_01, noop_02` (plus failures and a non-running status). */
-export function progressLine(state: RequestState): string {
+export function progressLine(state: LiveState): string {
   if (state.tasks.length === 0) return `request ${state.status}, no task started yet`;
-  const done = state.tasks.filter((task) => ENDED_TASK_STATES.has(task.state)).length;
+  const done = state.tasks.filter((task) => isTaskEnded(task.state)).length;
   const parts = [`${done}/${state.tasks.length} tasks done`];
-  const running = state.tasks.filter((task) => ACTIVE_TASK_STATES.has(task.state)).map((t) => t.ref_name);
+  const running = state.tasks.filter((task) => isTaskActive(task.state)).map((t) => t.ref_name);
   if (running.length > 0) parts.push(`running: ${running.join(', ')}`);
   const failed = state.tasks.filter((task) => FAILED_TASK_STATES.has(task.state)).map((t) => t.ref_name);
   if (failed.length > 0) parts.push(`failed: ${failed.join(', ')}`);

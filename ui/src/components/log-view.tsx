@@ -1,6 +1,6 @@
 /** Log lines as a terminal-like panel that keeps to the newest line unless the reader scrolled up. */
 import { useLayoutEffect, useRef } from 'preact/hooks';
-import type { LogLine } from '../api-types.js';
+import type { LogLine } from '../../../src/api/answers.js';
 import { formatClock } from '../format.js';
 import type { Connection } from '../sse.js';
 

@@ -1,5 +1,5 @@
 /** Placing the API's validation problems (JSON pointers into the payload) at the form fields they are about. */
-import type { ErrorDetail } from '../api-types.js';
+import type { ErrorDetail } from '../../../src/api/answers.js';
 
 /** Problems by field key (`ref`, `input:delay`, `schedule`, …), and those that belong to no field. */
 export interface PlacedErrors {

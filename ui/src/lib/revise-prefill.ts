@@ -4,7 +4,7 @@
  * API never shows a request's payload (it may hold secrets), so this is the closest honest copy;
  * masked values are left out rather than sent back as a literal `***`.
  */
-import type { TaskRunView, TemplateDocument } from '../api-types.js';
+import type { TaskRunView, TemplateDocument } from '../../../src/api/answers.js';
 import { exactWorkflowInput, hasExpression } from './expressions.js';
 import { stableJson } from './revision-diff.js';
 

@@ -1,5 +1,5 @@
 /** What changed between two revisions of a request: each task's state and resolved inputs (§6.5). */
-import type { TaskRunView } from '../api-types.js';
+import type { TaskRunView } from '../../../src/api/answers.js';
 
 /** One input that differs (absent on one side is `undefined`). */
 export interface InputChange {

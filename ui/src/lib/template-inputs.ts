@@ -3,7 +3,7 @@
  * global default key a task takes as an attribute (§3.2), typed from the task classes when they
  * declare the attribute's type, with the template's default when there is one.
  */
-import type { TaskClass, TemplateDocument } from '../api-types.js';
+import type { TaskClassView, TemplateDocument } from '../../../src/api/answers.js';
 import { exactWorkflowInput, hasExpression, workflowInputsIn } from './expressions.js';
 
 /** Input names that are secret whatever class uses them (§9). */
@@ -27,7 +27,7 @@ export interface TemplateInput {
 /** The inputs of a template, in the order its tasks first use them. */
 export function templateInputs(
   document: TemplateDocument,
-  classes: ReadonlyMap<string, TaskClass>,
+  classes: ReadonlyMap<string, TaskClassView>,
 ): TemplateInput[] {
   const globals = document.workflow?.input?.global ?? {};
   const inputs = new Map<string, TemplateInput>();

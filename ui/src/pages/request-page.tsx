@@ -17,7 +17,7 @@ import { RequestActions } from './request/request-actions.js';
 import { RevisionsPanel } from './request/revisions-panel.js';
 import { TaskPanel } from './request/task-panel.js';
 import { useFollowedRequest } from './request/use-followed-request.js';
-import type { RequestDetail } from '../api-types.js';
+import type { RequestDetail } from '../../../src/api/answers.js';
 
 /** The page. */
 export function RequestPage({ uuid, query }: { uuid: string; query: URLSearchParams }) {

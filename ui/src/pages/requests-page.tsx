@@ -4,13 +4,13 @@
  */
 import { useState } from 'preact/hooks';
 import { apiGet } from '../api.js';
-import type { RequestPage, RequestSummary, TemplateSummary } from '../api-types.js';
+import type { RequestPage, RequestSummary, TemplateSummary } from '../../../src/api/answers.js';
 import { EmptyState } from '../components/empty-state.js';
 import { ErrorBox } from '../components/error-box.js';
 import { StatusBadge } from '../components/status-badge.js';
 import { elapsed, formatDuration, formatTime } from '../format.js';
 import { useLoad, useTitle } from '../hooks.js';
-import { REQUEST_STATUSES } from '../lib/states.js';
+import { REQUEST_STATUSES } from '../../../src/api/states.js';
 import { setQuery } from '../router.js';
 
 const PAGE_SIZE = 25;

@@ -5,7 +5,7 @@
  * new request's page, which follows it live.
  */
 import { apiGet, seg } from '../api.js';
-import type { TaskClass, TemplateDetail, TemplateSummary } from '../api-types.js';
+import type { TaskClassView, TemplateDetail, TemplateSummary } from '../../../src/api/answers.js';
 import { EmptyState } from '../components/empty-state.js';
 import { ErrorBox } from '../components/error-box.js';
 import { useLoad, useTitle } from '../hooks.js';
@@ -29,7 +29,7 @@ export function SubmitPage({ query }: { query: URLSearchParams }) {
         `/templates/${seg(ref)}${version ? `?version=${encodeURIComponent(version)}` : ''}`,
         signal,
       ),
-      apiGet<{ tasks: TaskClass[] }>('/tasks', signal),
+      apiGet<{ tasks: TaskClassView[] }>('/tasks', signal),
     ]);
     return {
       template,

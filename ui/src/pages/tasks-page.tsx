@@ -1,7 +1,7 @@
 /** The task catalogue: every registered task class with its inputs (secret ones marked) and outputs. */
 import { useEffect } from 'preact/hooks';
 import { apiGet } from '../api.js';
-import type { TaskClass } from '../api-types.js';
+import type { TaskClassView } from '../../../src/api/answers.js';
 import { EmptyState } from '../components/empty-state.js';
 import { ErrorBox } from '../components/error-box.js';
 import { useLoad, useTitle } from '../hooks.js';
@@ -10,7 +10,7 @@ import { WELL_KNOWN_SECRETS } from '../lib/template-inputs.js';
 /** The page. */
 export function TasksPage() {
   useTitle('Task catalogue');
-  const loaded = useLoad((signal) => apiGet<{ tasks: TaskClass[] }>('/tasks', signal), 'tasks');
+  const loaded = useLoad((signal) => apiGet<{ tasks: TaskClassView[] }>('/tasks', signal), 'tasks');
   const tasks = loaded.data?.tasks ?? [];
   // The catalogue loads after the page, so a link to `/tasks#task-noop` scrolls once it is there.
   useEffect(() => {

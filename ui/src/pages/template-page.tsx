@@ -1,6 +1,6 @@
 /** One template: its DAG, the inputs a request gives it (with the template's defaults), and its tasks. */
 import { apiGet, ApiError, seg } from '../api.js';
-import type { TaskClass, TemplateDetail } from '../api-types.js';
+import type { TaskClassView, TemplateDetail } from '../../../src/api/answers.js';
 import { DagGraph } from '../components/dag-graph.js';
 import { EmptyState } from '../components/empty-state.js';
 import { ErrorBox } from '../components/error-box.js';
@@ -18,7 +18,7 @@ export function TemplatePage({ refName, query }: { refName: string; query: URLSe
         `/templates/${seg(refName)}${version ? `?version=${encodeURIComponent(version)}` : ''}`,
         signal,
       ),
-      apiGet<{ tasks: TaskClass[] }>('/tasks', signal),
+      apiGet<{ tasks: TaskClassView[] }>('/tasks', signal),
     ]);
     return { template, classes: new Map(catalogue.tasks.map((task) => [task.name, task])) };
   }, `${refName}|${version}`);

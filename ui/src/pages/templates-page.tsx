@@ -1,6 +1,6 @@
 /** The registered templates, each leading to its DAG and inputs. */
 import { apiGet } from '../api.js';
-import type { TemplateSummary } from '../api-types.js';
+import type { TemplateSummary } from '../../../src/api/answers.js';
 import { EmptyState } from '../components/empty-state.js';
 import { ErrorBox } from '../components/error-box.js';
 import { useLoad, useTitle } from '../hooks.js';

@@ -1,10 +1,10 @@
 /** Cancel, Retry and Revise, each behind a confirmation that shows the API's answer when it refuses. */
 import { useState } from 'preact/hooks';
 import { apiGet, apiPost, seg } from '../../api.js';
-import type { RequestDetail, TaskRunView, TemplateDetail } from '../../api-types.js';
+import type { RequestDetail, TaskRunView, TemplateDetail } from '../../../../src/api/answers.js';
 import { ConfirmDialog } from '../../components/confirm-dialog.js';
 import { containsMask, revisePrefill } from '../../lib/revise-prefill.js';
-import { isRequestEnded } from '../../lib/states.js';
+import { isRequestEnded } from '../../../../src/api/states.js';
 
 type Action = 'cancel' | 'retry' | 'revise';
 

@@ -1,7 +1,7 @@
 /** The revisions of a request (§6.5) and, for any two of them, what changed in each task's state and inputs. */
 import { useState } from 'preact/hooks';
 import { apiGet, seg } from '../../api.js';
-import type { RequestDetail, RevisionDetail } from '../../api-types.js';
+import type { RequestDetail, RevisionDetail } from '../../../../src/api/answers.js';
 import { ErrorBox } from '../../components/error-box.js';
 import { StatusBadge } from '../../components/status-badge.js';
 import { Value } from '../../components/values-table.js';

@@ -1,7 +1,7 @@
 /** The selected task: state, times, resolved inputs (masked by the API), public outputs, error, and its log live. */
 import { useEffect, useState } from 'preact/hooks';
 import { API, seg } from '../../api.js';
-import type { LogLine, TaskRunView } from '../../api-types.js';
+import type { LogLine, TaskRunView } from '../../../../src/api/answers.js';
 import { LogView } from '../../components/log-view.js';
 import { StatusBadge } from '../../components/status-badge.js';
 import { ValuesTable } from '../../components/values-table.js';

@@ -2,7 +2,13 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { apiPost } from '../../api.js';
-import type { ErrorDetail, Plan, SubmitAnswer, TemplateDetail, ValidateAnswer } from '../../api-types.js';
+import type {
+  ErrorDetail,
+  Plan,
+  SubmitAnswer,
+  TemplateDetail,
+  ValidateAnswer,
+} from '../../../../src/api/answers.js';
 import { ErrorBox } from '../../components/error-box.js';
 import { buildPayload, type SubmitValues } from '../../lib/build-payload.js';
 import { placeErrors } from '../../lib/error-fields.js';
@@ -65,11 +71,13 @@ export function SubmitForm({ template, inputs }: { template: TemplateDetail; inp
     if (payload === null) return;
     setBusy(submit ? 'submit' : 'validate');
     try {
-      const validation = await apiPost<ValidateAnswer>('/workflow/validate', payload, [422]);
-      const placed = placeErrors(validation.body.errors ?? [], tab === 'form' ? inputNames : new Set());
-      const warnings = validation.body.warnings ?? [];
-      if (!validation.body.valid || !submit) {
-        setOutcome({ fields: placed.fields, general: placed.general, warnings, plan: validation.body.plan });
+      const validation = (await apiPost<ValidateAnswer>('/workflow/validate', payload, [422])).body;
+      const problems = validation.valid ? [] : validation.errors;
+      const placed = placeErrors(problems, tab === 'form' ? inputNames : new Set());
+      if (!validation.valid || !submit) {
+        const { warnings } = validation;
+        const plan = validation.valid ? validation.plan : undefined;
+        setOutcome({ fields: placed.fields, general: placed.general, warnings, plan });
         return;
       }
       const answer = await apiPost<SubmitAnswer>('/workflow/submit', payload);
