@@ -147,9 +147,7 @@ export class TaskDriver {
     const instance = this.instance;
     if (!instance || this.finished || this.stopped) return false;
     try {
-      // Most methods return at once; awaiting only a real promise spares a microtask per call.
-      const returned: unknown = instance[method]();
-      const result = isPromiseLike(returned) ? await returned : returned;
+      const result: unknown = await instance[method]();
       // Canceled or timed out meanwhile: that path owns the run's end now.
       if (this.finished || this.stopped || this.abort.signal.aborted) return false;
       if (method === 'ping' && result !== undefined) instance.taskState = result as TaskState;
@@ -384,10 +382,6 @@ function snapshot(attributes: TaskRunRecord['attributes']): TaskRunRecord['attri
     }
   }
   return attributes;
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 function clearTimer(timer: NodeJS.Timeout | NodeJS.Immediate): void {
