@@ -20,10 +20,14 @@ export class Semaphore {
     return new Promise((resolve) => this.queue.push(resolve));
   }
 
-  /** Returns a slot, handing it straight to the longest waiter. */
+  /**
+   * Returns a slot, handing it to the longest waiter on the next turn: tasks that end at once
+   * (and free their slots at once) would otherwise run a whole queue of waiting tasks inside one
+   * turn, and every end would wait in memory for one commit at the end of it.
+   */
   release(): void {
     const next = this.queue.shift();
-    if (next) next();
+    if (next) setImmediate(next);
     else this.available += 1;
   }
 }
