@@ -5,7 +5,7 @@
  * bundle with its own tsconfig) can import it too. Times are ISO-8601 text; secrets are `***`.
  */
 import type { ErrorCode, ErrorDetail } from '../errors.js';
-import type { RequestStatus, TaskState } from './states.js';
+import type { RequestStatus, TaskState } from '../store/records.js';
 
 export type { ErrorCode, ErrorDetail, RequestStatus, TaskState };
 

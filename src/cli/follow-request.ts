@@ -4,7 +4,7 @@
  * stream or the stream breaks off before its `end` event.
  */
 import type { LiveState, LogLine, LogPage, RequestDetail } from '../api/answers.js';
-import { isRequestEnded } from '../api/states.js';
+import { isRequestEnded } from '../store/records.js';
 import { ApiError, UnreachableError, type ApiClient } from './api-client.js';
 import { CliError } from './cli-error.js';
 import { readSse, type SseEvent } from './sse-parser.js';

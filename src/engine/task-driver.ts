@@ -335,27 +335,31 @@ class DriverLog implements TaskLogger {
   ) {}
 
   log(message: string): void {
-    this.host.log(this.taskUuid, 'info', this.source, String(message));
+    this.line('info', message);
   }
 
   debug(message: string): void {
-    this.host.log(this.taskUuid, 'debug', this.source, String(message));
+    this.line('debug', message);
   }
 
   info(message: string): void {
-    this.host.log(this.taskUuid, 'info', this.source, String(message));
+    this.line('info', message);
   }
 
   warn(message: string): void {
-    this.host.log(this.taskUuid, 'warn', this.source, String(message));
+    this.line('warn', message);
   }
 
   warning(message: string): void {
-    this.host.log(this.taskUuid, 'warn', this.source, String(message));
+    this.line('warn', message);
   }
 
   error(message: string): void {
-    this.host.log(this.taskUuid, 'error', this.source, String(message));
+    this.line('error', message);
+  }
+
+  private line(level: LogLevel, message: string): void {
+    this.host.log(this.taskUuid, level, this.source, String(message));
   }
 }
 

@@ -265,6 +265,6 @@ function partOf(batch: Batch, uuid: string): Batch {
     taskRuns: keep(batch.taskRuns),
     logs: batch.logs.filter((line) => line.requestUuid === uuid),
     releases: batch.releases.filter((released) => released === uuid),
-    waiters: new Map([...batch.waiters].filter(([key]) => key === uuid)),
+    waiters: new Map(batch.waiters.has(uuid) ? [[uuid, batch.waiters.get(uuid)!]] : []),
   };
 }

@@ -90,26 +90,13 @@ export function canonicalJson(value: unknown): string {
   }
   const record = value as Record<string, unknown>;
   let out = '{';
-  for (const key of sortedKeys(record)) {
+  // The default sort orders by UTF-16 code units, like comparing the keys with `<`.
+  for (const key of Object.keys(record).sort()) {
     const item = record[key];
     if (item === undefined) continue;
     out += `${out.length === 1 ? '' : ','}${JSON.stringify(key)}:${canonicalJson(item)}`;
   }
   return `${out}}`;
-}
-
-/** The keys of an object in UTF-16 code unit order (what `<` compares); payload objects are small. */
-function sortedKeys(record: Record<string, unknown>): string[] {
-  const keys = Object.keys(record);
-  if (keys.length > 16) return keys.sort(); // the default sort compares UTF-16 code units too
-  // An insertion sort in place: no work for keys already in order, and none of sort()'s allocations.
-  for (let i = 1; i < keys.length; i++) {
-    const key = keys[i]!;
-    let j = i - 1;
-    for (; j >= 0 && keys[j]! > key; j--) keys[j + 1] = keys[j]!;
-    keys[j + 1] = key;
-  }
-  return keys;
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * The records O3 keeps, and the statuses with their transition tables.
  * Times are epoch milliseconds; JSON-valued fields are plain data, stored as JSON by every store.
+ * It imports nothing, so the CLI and the web UI bundle share these statuses with the engine.
  */
 
 /** Status of a request (its current revision). */
@@ -34,8 +35,15 @@ export type TaskState = (typeof TaskState)[keyof typeof TaskState];
 export const NEVER = 'never' as const;
 export type LastTaskState = TaskState | typeof NEVER;
 
-const ENDED_REQUEST: ReadonlySet<RequestStatus> = new Set(['successful', 'failed', 'canceled']);
-const ENDED_TASK: ReadonlySet<TaskState> = new Set([
+/** Every request status, in the order a request goes through them. */
+export const REQUEST_STATUSES: readonly RequestStatus[] = Object.values(RequestStatus);
+/** Every task state, in the order a task goes through them. */
+export const TASK_STATES: readonly TaskState[] = Object.values(TaskState);
+
+// Sets of plain strings: the CLI and the web UI ask with the text of an API answer.
+const ENDED_REQUEST: ReadonlySet<string> = new Set<RequestStatus>(['successful', 'failed', 'canceled']);
+const ACTIVE_TASK: ReadonlySet<string> = new Set<TaskState>(['created', 'running', 'waiting']);
+const ENDED_TASK: ReadonlySet<string> = new Set<TaskState>([
   'successful',
   'failed',
   'exception',
@@ -55,14 +63,19 @@ export const REQUEST_TRANSITIONS: Readonly<Record<RequestStatus, readonly Reques
   canceled: ['scheduled', 'pending', 'running', 'canceling'],
 };
 
-/** True when a request has ended (successful, failed or canceled). */
-export function isRequestEnded(status: RequestStatus): boolean {
+/** True when a request has ended (successful, failed or canceled): nothing changes until a retry or revise. */
+export function isRequestEnded(status: string): boolean {
   return ENDED_REQUEST.has(status);
 }
 
 /** True when a task run has ended, whatever the outcome. */
-export function isTaskEnded(state: LastTaskState): boolean {
-  return state !== NEVER && ENDED_TASK.has(state);
+export function isTaskEnded(state: string): boolean {
+  return ENDED_TASK.has(state);
+}
+
+/** True while a task run is doing work (created, running or waiting). */
+export function isTaskActive(state: string): boolean {
+  return ACTIVE_TASK.has(state);
 }
 
 /** True when a task state is one of the §5.3 states. */

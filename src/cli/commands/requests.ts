@@ -7,7 +7,7 @@ import type {
   RetryAnswer,
   ReviseAnswer,
 } from '../../api/answers.js';
-import { REQUEST_STATUSES } from '../../api/states.js';
+import { REQUEST_STATUSES } from '../../store/records.js';
 import { CliError, ExitCode } from '../cli-error.js';
 import { clientCommand, clientOf, exitWith, positiveInteger, type ClientOptions } from '../client-options.js';
 import { print, printJson } from '../output.js';

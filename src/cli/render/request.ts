@@ -7,7 +7,7 @@ import type {
   RequestSummary,
   TaskRunView,
 } from '../../api/answers.js';
-import { isTaskActive, isTaskEnded } from '../../api/states.js';
+import { isTaskActive, isTaskEnded } from '../../store/records.js';
 import { durationBetween, formatDuration, formatTime, formatValue, truncate } from './format.js';
 import { renderFields, renderTable } from './table.js';
 

@@ -1,6 +1,6 @@
 /** The timeline of a revision's task runs (a Gantt chart): one bar per task from its start to its end. */
 import { elapsed, formatDuration } from '../format.js';
-import { isTaskActive } from '../../../src/api/states.js';
+import { isTaskActive } from '../../../src/store/records.js';
 import { useNow } from '../hooks.js';
 
 /** One task on the timeline. */

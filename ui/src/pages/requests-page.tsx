@@ -10,7 +10,7 @@ import { ErrorBox } from '../components/error-box.js';
 import { StatusBadge } from '../components/status-badge.js';
 import { elapsed, formatDuration, formatTime } from '../format.js';
 import { useLoad, useTitle } from '../hooks.js';
-import { REQUEST_STATUSES } from '../../../src/api/states.js';
+import { REQUEST_STATUSES } from '../../../src/store/records.js';
 import { setQuery } from '../router.js';
 
 const PAGE_SIZE = 25;

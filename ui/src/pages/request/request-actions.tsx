@@ -4,7 +4,7 @@ import { apiGet, apiPost, seg } from '../../api.js';
 import type { RequestDetail, TaskRunView, TemplateDetail } from '../../../../src/api/answers.js';
 import { ConfirmDialog } from '../../components/confirm-dialog.js';
 import { containsMask, revisePrefill } from '../../lib/revise-prefill.js';
-import { isRequestEnded } from '../../../../src/api/states.js';
+import { isRequestEnded } from '../../../../src/store/records.js';
 
 type Action = 'cancel' | 'retry' | 'revise';
 

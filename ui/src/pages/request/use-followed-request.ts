@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { API, ApiError, apiGet, seg } from '../../api.js';
 import type { LiveState, LogLine, RequestDetail, TaskRunView } from '../../../../src/api/answers.js';
-import { isRequestEnded } from '../../../../src/api/states.js';
+import { isRequestEnded } from '../../../../src/store/records.js';
 import { follow, type Connection } from '../../sse.js';
 
 const MAX_LINES = 3000;
