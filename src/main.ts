@@ -70,6 +70,7 @@ export async function createNode(
   secrets: SecretBox,
 ): Promise<Node> {
   const store = await createStore(config.store);
+  for (const warning of await store.durabilityWarnings()) logger.warn({ store: store.kind }, warning);
   const { tasks, templates } = await loadCatalogues(config, logger);
   const stored = await loadStoredTemplates({ store, templates, tasks, logger });
   logger.info({ templates: stored }, 'templates registered over the API loaded from the store');

@@ -85,6 +85,11 @@ export interface Store {
   init(): Promise<void>;
   /** Throws StoreUnavailableError when the store cannot be reached (readiness). */
   ping(): Promise<void>;
+  /**
+   * What in the server's own settings lets a crash lose writes this store acknowledged (§7), one
+   * sentence each; empty when nothing such is seen or the server will not tell. Logged at startup.
+   */
+  durabilityWarnings(): Promise<string[]>;
   close(): Promise<void>;
 
   /**

@@ -143,6 +143,33 @@ describe('postgres store: schema and migrations', () => {
   });
 });
 
+describe('postgres store: durability warnings', () => {
+  it('warns of synchronous_commit = off, which can lose acknowledged commits', async () => {
+    const url = `${PG_URL}?options=${encodeURIComponent('-c synchronous_commit=off')}`;
+    const store = createPostgresStore(url, { schema: freshSchema() });
+    await store.init();
+    const warnings = await store.durabilityWarnings();
+    await store.close();
+    expect(warnings).toEqual([expect.stringContaining('synchronous_commit = off')]);
+  });
+
+  it('warns of nothing the server does not do', async () => {
+    const store = await open(freshSchema());
+    const warnings = await store.durabilityWarnings();
+    await store.close();
+    const { rows } = await admin.query<{ fsync: string; sc: string }>(
+      `SELECT current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sc`,
+    );
+    const expected = [
+      rows[0]!.fsync === 'off' && 'fsync = off',
+      rows[0]!.sc === 'off' && 'synchronous_commit = off',
+    ];
+    expect(warnings).toEqual(
+      expected.filter((text) => text !== false).map((text) => expect.stringContaining(text)),
+    );
+  });
+});
+
 describe('postgres store: batches', () => {
   it('a stale task run in a batch of 100 is named, and nothing of the batch is written', async () => {
     const store = await open(freshSchema());

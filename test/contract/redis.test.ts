@@ -137,6 +137,31 @@ describe('redis store: keys', () => {
   });
 });
 
+describe('redis store: durability warnings', () => {
+  it('warns when Redis keeps its data in memory only, as the server says it does', async () => {
+    const store = await open(freshPrefix());
+    const warnings = await store.durabilityWarnings();
+    await store.close();
+    const [, appendonly] = (await admin.config('GET', 'appendonly')) as string[];
+    const [, appendfsync] = (await admin.config('GET', 'appendfsync')) as string[];
+    if (appendonly === 'no') expect(warnings).toEqual([expect.stringContaining('appendonly no')]);
+    else if (appendfsync === 'no') expect(warnings).toEqual([expect.stringContaining('appendfsync no')]);
+    else expect(warnings).toEqual([]);
+  });
+
+  it('warns of nothing when the server refuses CONFIG, as a managed Redis may', async () => {
+    const limited = `o3test-noconfig-${randomUUID().slice(0, 8)}`;
+    await admin.call('ACL', 'SETUSER', limited, 'on', `>${password}`, `~${root}*`, '+@all', '-config');
+    try {
+      const store = await open(freshPrefix(), `redis://${limited}:${password}@${HOST}:${PORT}`);
+      await expect(store.durabilityWarnings()).resolves.toEqual([]);
+      await store.close();
+    } finally {
+      await admin.call('ACL', 'DELUSER', limited);
+    }
+  });
+});
+
 describe('redis store: connection loss', () => {
   it('answers StoreUnavailableError when Redis cannot be reached at start, without waiting long', async () => {
     const started = Date.now();

@@ -80,6 +80,12 @@ export function describeStoreContract(
         expect(await store.readLogs(randomUUID())).toEqual([]);
       });
 
+      it('durabilityWarnings lists sentences (none is an empty list)', async () => {
+        const warnings = await store.durabilityWarnings();
+        expect(Array.isArray(warnings)).toBe(true);
+        for (const warning of warnings) expect(warning).toMatch(/^[A-Z].+\.$/);
+      });
+
       it('kind names the backend', () => {
         expect(typeof store.kind).toBe('string');
         expect(store.kind.length).toBeGreaterThan(0);

@@ -105,6 +105,22 @@ class PostgresStore implements Store {
     await this.#query(SQL.ping, []);
   }
 
+  async durabilityWarnings(): Promise<string[]> {
+    const [settings] = await this.#query<{ fsync: string; synchronousCommit: string }>(SQL.durability, []);
+    const warnings: string[] = [];
+    if (settings?.fsync === 'off') {
+      warnings.push(
+        'PostgreSQL runs with fsync = off: a crash of its machine can lose or corrupt what O3 committed.',
+      );
+    }
+    if (settings?.synchronousCommit === 'off') {
+      warnings.push(
+        'PostgreSQL runs with synchronous_commit = off: a crash of the server can lose the last commits O3 was told were durable.',
+      );
+    }
+    return warnings;
+  }
+
   async close(): Promise<void> {
     const pool = this.#pool;
     this.#closed = true;

@@ -35,6 +35,10 @@ const LEASE_FREE = `(owner IS NULL OR owner = $1 OR lease_expires_at IS NULL OR 
 /** The fixed statements of the store; parameters are listed where each is used. */
 export const SQL = {
   ping: statement('ping', 'SELECT 1'),
+  durability: statement(
+    'durability',
+    `SELECT current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS "synchronousCommit"`,
+  ),
   // ($1 owner, $2 touched uuids, then JSON arrays of new and saved requests, revisions and task
   // runs, of log lines, and $10 released uuids; null for a kind that is absent.)
   saveChanges: statement('save_changes', 'SELECT o3_save_changes($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)'),

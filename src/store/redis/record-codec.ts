@@ -91,7 +91,7 @@ export function toRequest(hash: Record<string, string> | string[]): RequestRecor
 }
 
 /** An object from a flat [field, value, field, value, …] array. */
-function pairs(flat: string[]): Record<string, string> {
+export function pairs(flat: string[]): Record<string, string> {
   const h: Record<string, string> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i]!] = flat[i + 1]!;
   return h;

@@ -33,6 +33,7 @@ import {
   fromParts,
   logArgs,
   memberOf,
+  pairs,
   requestArgs,
   revisionArgs,
   taskRunArgs,
@@ -107,6 +108,30 @@ class RedisStore implements Store {
 
   async ping(): Promise<void> {
     await this.#call((redis) => redis.ping());
+  }
+
+  async durabilityWarnings(): Promise<string[]> {
+    let settings: Record<string, string>;
+    try {
+      settings = pairs(
+        (await this.#call((redis) => redis.config('GET', 'appendonly', 'appendfsync'))) as string[],
+      );
+    } catch (error) {
+      // A managed Redis may refuse CONFIG: then it cannot be told.
+      if (error instanceof StoreUnavailableError) throw error;
+      return [];
+    }
+    if (settings.appendonly === 'no') {
+      return [
+        'Redis keeps its data in memory only (appendonly no): a restart of Redis loses every request and what O3 knew of the jobs it launched. Set appendonly yes.',
+      ];
+    }
+    if (settings.appendfsync === 'no') {
+      return [
+        'Redis writes its append-only file without fsync (appendfsync no): a crash of its machine can lose the last 30 seconds of commits. Use appendfsync everysec or always.',
+      ];
+    }
+    return [];
   }
 
   async close(): Promise<void> {
