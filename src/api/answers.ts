@@ -241,7 +241,7 @@ export interface TemplateDocument extends TemplateRef {
   tasks: { ref_name: string; class: string; input?: Record<string, unknown> }[];
 }
 
-/** `GET /templates/{ref}`, and `POST /templates` (201): a template with its tasks, DAG and document. */
+/** `GET /templates/{ref}`, and `POST /templates` (201, or 200 when registered before): a template with its tasks, DAG and document. */
 export interface TemplateDetail extends Omit<TemplateSummary, 'tasks'> {
   /** Every registered schema_version of the template. */
   versions: number[];
@@ -249,9 +249,6 @@ export interface TemplateDetail extends Omit<TemplateSummary, 'tasks'> {
   tasks: TemplateTask[];
   document: TemplateDocument;
 }
-
-/** `POST /templates` (200) of a template registered before with the same document: no `versions`. */
-export type TemplateRegisteredBefore = Omit<TemplateDetail, 'versions'>;
 
 /** A declared input of a task class. */
 export interface TaskInputSpec {

@@ -51,14 +51,23 @@ tasks:
     input: { runtime_delay: 0 }
 `;
     const headers = { 'content-type': 'application/yaml' };
-    expect(
-      (await server.app.inject({ method: 'POST', url: '/api/v1/templates', headers, payload: yaml }))
-        .statusCode,
-    ).toBe(201);
-    expect(
-      (await server.app.inject({ method: 'POST', url: '/api/v1/templates', headers, payload: yaml }))
-        .statusCode,
-    ).toBe(200);
+    const first = await server.app.inject({
+      method: 'POST',
+      url: '/api/v1/templates',
+      headers,
+      payload: yaml,
+    });
+    expect(first.statusCode).toBe(201);
+    const again = await server.app.inject({
+      method: 'POST',
+      url: '/api/v1/templates',
+      headers,
+      payload: yaml,
+    });
+    expect(again.statusCode).toBe(200);
+    // The same answer as the first registration's, versions included.
+    expect(again.json()).toEqual(first.json());
+    expect(again.json().versions).toEqual([3]);
     const changed = yaml.replace('runtime_delay: 0', 'runtime_delay: 1');
     const conflict = await server.app.inject({
       method: 'POST',

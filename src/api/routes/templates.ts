@@ -7,7 +7,7 @@ import { compileTemplate } from '../../template/compile-template.js';
 import { parseTemplateText } from '../../template/load-templates.js';
 import { currentTemplates, findTemplate, templateConflict } from '../../template/stored-templates.js';
 import type { CompiledTemplate } from '../../template/types.js';
-import type { TemplateDetail, TemplateList, TemplateRegisteredBefore, TemplateSummary } from '../answers.js';
+import type { TemplateDetail, TemplateList, TemplateSummary } from '../answers.js';
 import type { AppDeps } from '../build-app.js';
 import { errors, ownValidation } from '../schemas.js';
 import { acceptJsonBodiesOnly } from './json-body.js';
@@ -26,11 +26,6 @@ export function presentTemplateSummary(template: CompiledTemplate): TemplateSumm
 /** A template with every registered schema_version of it, its tasks, DAG and document. */
 export function presentTemplate(template: CompiledTemplate, versions: number[]): TemplateDetail {
   return { ...presentTemplateSummary(template), versions, ...presentTemplateContents(template) };
-}
-
-/** A template registered before, as registering it again answers: without `versions`. */
-export function presentTemplateRegisteredBefore(template: CompiledTemplate): TemplateRegisteredBefore {
-  return { ...presentTemplateSummary(template), ...presentTemplateContents(template) };
 }
 
 /** What a template holds; its `tasks` list replaces the summary's task count. */
@@ -122,7 +117,7 @@ export function templateRoutes(deps: AppDeps): FastifyPluginAsync {
           if (canonicalJson(existing.document) !== canonicalJson(template.document)) {
             throw templateConflict(template.refName, template.version);
           }
-          return reply.status(200).send(presentTemplateRegisteredBefore(existing));
+          return reply.status(200).send(presentTemplate(existing, deps.templates.versions(existing.refName)));
         }
         // Throws the same conflict when another node stored the pair with another document meanwhile.
         await deps.onTemplateRegistered?.(template);
