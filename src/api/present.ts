@@ -1,6 +1,6 @@
 /** How requests, revisions, task runs and log lines look in API answers: times as ISO text, secrets masked. */
 import type { Redactor } from '../engine/redactor.js';
-import { MASK } from '../engine/redactor.js';
+import { MASK } from '../task/secret-inputs.js';
 import { maskSealed } from '../engine/secret-box.js';
 import type { Page } from '../store/store.js';
 import type { RequestRecord, RevisionRecord, StoredLogLine, TaskRunRecord } from '../store/records.js';

@@ -3,9 +3,7 @@
  * inside a longer text such as a dumped header. Masking by value (not only by key) is what
  * catches a token that task code logged by accident.
  */
-
-/** The mask written in place of a secret. */
-export const MASK = '***';
+import { MASK } from '../task/secret-inputs.js';
 
 /** Shortest value treated as a secret: masking one or two characters would shred every text. */
 const MIN_SECRET_LENGTH = 4;

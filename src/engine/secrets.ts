@@ -1,6 +1,7 @@
 /** Finding the secret values of a request, so that the redactor can mask them everywhere (§9). */
 import type { RequestPayload } from '../request/payload.js';
-import { WELL_KNOWN_SECRET_INPUTS, isSecretInput } from '../task/meta.js';
+import { isSecretInput } from '../task/meta.js';
+import { WELL_KNOWN_SECRET_INPUTS } from '../task/secret-inputs.js';
 import type { TaskRegistry } from '../task/task-registry.js';
 import { references } from '../template/expressions.js';
 import type { CompiledTemplate } from '../template/types.js';

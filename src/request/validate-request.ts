@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { clip, type ErrorDetail } from '../errors.js';
 import { isSecretInput, type TaskClassLookup, type TaskClassMeta } from '../task/meta.js';
+import { MASK } from '../task/secret-inputs.js';
 import { describeInputType, describeJsonType, matchesInputType } from '../template/compile-template.js';
 import { MAX_VALUE_DEPTH, jsonDepth, references } from '../template/expressions.js';
 import { jsonPointer } from '../template/schema.js';
@@ -40,9 +41,6 @@ export interface ValidateRequestDeps {
   lookupClass: TaskClassLookup;
   now: number;
 }
-
-/** The text that replaces a secret value everywhere (§9). */
-export const SECRET_MASK = '***';
 
 /** How far in the past an `at` schedule may start (a clock skew or a slow client, not a typo of the year). */
 export const MAX_SCHEDULE_LATENESS_MS = 24 * 60 * 60 * 1000;
@@ -222,7 +220,7 @@ function planTask(
     if (!readsOutputs(task, key)) checkType(task, meta, key, value, resolved.sources[key], errors);
     const secret = isSecretInput(meta, key);
     if (secret && typeof value === 'string' && value.length >= MIN_EMBEDDED_SECRET_LENGTH) secrets.add(value);
-    inputs[key] = secret ? SECRET_MASK : value;
+    inputs[key] = secret ? MASK : value;
   }
   return { class: task.className, depends_on: [...task.dependencies], inputs };
 }
@@ -264,7 +262,7 @@ const MIN_EMBEDDED_SECRET_LENGTH = 4;
 
 function maskStrings(value: unknown, secrets: string[]): unknown {
   if (typeof value === 'string')
-    return secrets.reduce((text, secret) => text.replaceAll(secret, SECRET_MASK), value);
+    return secrets.reduce((text, secret) => text.replaceAll(secret, MASK), value);
   if (Array.isArray(value)) return value.map((item) => maskStrings(item, secrets));
   const record = asRecord(value);
   if (record === undefined) return value;

@@ -1,4 +1,5 @@
 /** Metadata a task class declares: what it does, its inputs (types, required, secret) and outputs. */
+import { WELL_KNOWN_SECRET_INPUTS } from './secret-inputs.js';
 
 /** The JSON types an input may declare; `any` accepts every value. */
 export type InputType = 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array' | 'any';
@@ -37,9 +38,6 @@ export interface TaskClassMeta {
   /** The file the class was loaded from. */
   source: string;
 }
-
-/** Input names that are secret whatever class uses them (§9). */
-export const WELL_KNOWN_SECRET_INPUTS: ReadonlySet<string> = new Set(['awx_token', 'tfe_bearer_token']);
 
 /** True when the named input of this class is secret. */
 export function isSecretInput(meta: TaskClassMeta | undefined, input: string): boolean {

@@ -44,7 +44,7 @@ const HIDDEN = { schema: { hide: true } };
  * The files outside ui/ that the UI bundles, by their path from the folder holding ui/ (the UI
  * imports them relatively). Type-only imports such as src/api/answers.ts never reach the bundle.
  */
-export const UI_SHARED_SOURCES = ['src/store/records.ts'];
+export const UI_SHARED_SOURCES = ['src/store/records.ts', 'src/task/secret-inputs.ts'];
 
 /** Where the UI lives: its sources (`src/`, `index.html`, `public/`) and the built `dist/`. */
 export interface UiOptions {

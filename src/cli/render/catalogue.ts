@@ -1,5 +1,5 @@
 /** `templates` and `tasks`: the registered templates and task classes as tables. */
-import { WELL_KNOWN_SECRET_INPUTS } from '../../task/meta.js';
+import { WELL_KNOWN_SECRET_INPUTS } from '../../task/secret-inputs.js';
 import type { TaskClassView, TemplateSummary } from '../../api/answers.js';
 import { renderTable } from './table.js';
 

@@ -6,10 +6,8 @@
  */
 import type { TaskRunView, TemplateDocument } from '../../../src/api/answers.js';
 import { exactWorkflowInput, hasExpression } from './expressions.js';
+import { MASK } from '../../../src/task/secret-inputs.js';
 import { stableJson } from './revision-diff.js';
-
-/** The text the API puts in place of a secret value. */
-export const MASK = '***';
 
 /** A revise body and the variables it could not show. */
 export interface RevisePrefill {

@@ -4,10 +4,8 @@
  * declare the attribute's type, with the template's default when there is one.
  */
 import type { TaskClassView, TemplateDocument } from '../../../src/api/answers.js';
+import { WELL_KNOWN_SECRET_INPUTS } from '../../../src/task/secret-inputs.js';
 import { exactWorkflowInput, hasExpression, workflowInputsIn } from './expressions.js';
-
-/** Input names that are secret whatever class uses them (§9). */
-export const WELL_KNOWN_SECRETS: ReadonlySet<string> = new Set(['awx_token', 'tfe_bearer_token']);
 
 /** One workflow input variable of a template. */
 export interface TemplateInput {
@@ -34,7 +32,7 @@ export function templateInputs(
   const entry = (name: string): TemplateInput => {
     let input = inputs.get(name);
     if (!input) {
-      input = { name, type: '', secret: WELL_KNOWN_SECRETS.has(name), required: false, uses: [] };
+      input = { name, type: '', secret: WELL_KNOWN_SECRET_INPUTS.has(name), required: false, uses: [] };
       inputs.set(name, input);
     }
     return input;
@@ -48,7 +46,7 @@ export function templateInputs(
         const input = entry(name);
         input.uses.push(`${task.ref_name}.${attribute}`);
         const declared = spec[attribute];
-        if (declared?.secret || WELL_KNOWN_SECRETS.has(attribute)) input.secret = true;
+        if (declared?.secret || WELL_KNOWN_SECRET_INPUTS.has(attribute)) input.secret = true;
         if (exact === name && !input.type && declared?.type) input.type = declared.type;
         if (!input.description && declared?.description) input.description = declared.description;
         if (Object.hasOwn(globals, attribute)) {

@@ -5,7 +5,7 @@ import type { TaskClassView } from '../../../src/api/answers.js';
 import { EmptyState } from '../components/empty-state.js';
 import { ErrorBox } from '../components/error-box.js';
 import { useLoad, useTitle } from '../hooks.js';
-import { WELL_KNOWN_SECRETS } from '../lib/template-inputs.js';
+import { WELL_KNOWN_SECRET_INPUTS } from '../../../src/task/secret-inputs.js';
 
 /** The page. */
 export function TasksPage() {
@@ -67,7 +67,7 @@ export function TasksPage() {
                         <th scope="row">
                           <code>{name}</code>
                           {spec.required && <span class="tag tag-required">required</span>}
-                          {(spec.secret || WELL_KNOWN_SECRETS.has(name)) && (
+                          {(spec.secret || WELL_KNOWN_SECRET_INPUTS.has(name)) && (
                             <span class="tag tag-secret">secret</span>
                           )}
                         </th>
