@@ -44,7 +44,10 @@ const CANCEL_GRACE_MS = 30_000;
 /** One task run in flight. */
 export class TaskDriver {
   private instance: Task<object> | null = null;
-  private abort = new AbortController();
+  /** Why the run was aborted (canceled or timed out); null while it was not. */
+  private abortReason: Error | null = null;
+  /** Made when the task first reads its signal: most runs never do, and a controller costs microseconds. */
+  private abort: AbortController | undefined;
   private pingTimer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   private timeoutTimer: NodeJS.Timeout | null = null;
   private pingErrors = 0;
@@ -88,7 +91,8 @@ export class TaskDriver {
   async cancel(finalState: 'canceled' | 'timeout' = 'canceled', reason?: string): Promise<void> {
     if (this.finished || this.stopped) return;
     this.clearTimers();
-    this.abort.abort(new Error(reason ?? finalState));
+    this.abortReason = new Error(reason ?? finalState);
+    this.abort?.abort(this.abortReason);
     const instance = this.instance;
     if (instance) {
       try {
@@ -111,6 +115,15 @@ export class TaskDriver {
     this.clearTimers();
   }
 
+  /** The run's abort signal, made on first use (aborted at once when the run was aborted before). */
+  private get signal(): AbortSignal {
+    if (this.abort === undefined) {
+      this.abort = new AbortController();
+      if (this.abortReason) this.abort.abort(this.abortReason);
+    }
+    return this.abort.signal;
+  }
+
   private instantiate(): Task<object> {
     const instance = new this.registered.TaskClass();
     const r = this.record;
@@ -129,7 +142,7 @@ export class TaskDriver {
       requestVars: this.host.requestVars,
       flog: this.logger('task'),
       slog: this.logger('system'),
-      signal: this.abort.signal,
+      signal: () => this.signal,
       now: () => this.host.now(),
       checkpoint: () => this.persist(),
     });
@@ -149,7 +162,7 @@ export class TaskDriver {
     try {
       const result: unknown = await instance[method]();
       // Canceled or timed out meanwhile: that path owns the run's end now.
-      if (this.finished || this.stopped || this.abort.signal.aborted) return false;
+      if (this.finished || this.stopped || this.abortReason) return false;
       if (method === 'ping' && result !== undefined) instance.taskState = result as TaskState;
       if (method === 'run' && instance.taskState === 'created') instance.taskState = 'running';
       if (
@@ -163,7 +176,7 @@ export class TaskDriver {
       }
       if (method === 'ping') this.pingErrors = 0;
     } catch (error) {
-      if (this.finished || this.stopped || this.abort.signal.aborted) return false;
+      if (this.finished || this.stopped || this.abortReason) return false;
       return this.onMethodError(method, error);
     }
     if (isTaskEnded(instance.taskState)) {
@@ -298,7 +311,8 @@ export class TaskDriver {
     r.attempt += 1;
     r.error = null;
     await this.host.saveTaskRun(r);
-    this.abort = new AbortController();
+    this.abort = undefined;
+    this.abortReason = null;
     this.pingErrors = 0;
     this.pingTimer = setTimeout(() => {
       this.pingTimer = null;

@@ -40,7 +40,8 @@ export interface TaskContext {
   requestVars: unknown;
   flog: TaskLogger;
   slog: TaskLogger;
-  signal: AbortSignal;
+  /** The run's abort signal (made on first call: most tasks never read it). */
+  signal: () => AbortSignal;
   now: () => number;
   checkpoint: () => Promise<void>;
 }
@@ -83,7 +84,9 @@ export abstract class Task<S extends object = Record<string, unknown>> {
   /** The system log (the article's `slog`): goes to the process log and the request log. */
   slog!: TaskLogger;
   /** Fires when the task is canceled or times out. */
-  signal!: AbortSignal;
+  get signal(): AbortSignal {
+    return this.requireContext().signal();
+  }
 
   private [context]?: TaskContext;
   private [publicNames] = new Set<string>();
@@ -152,7 +155,6 @@ export abstract class Task<S extends object = Record<string, unknown>> {
     task.requestVars = ctx.requestVars;
     task.flog = ctx.flog;
     task.slog = ctx.slog;
-    task.signal = ctx.signal;
     const state: Record<string, unknown> = {};
     for (const [name, attribute] of Object.entries(ctx.attributes)) {
       state[name] = structuredClone(attribute.value);
