@@ -12,6 +12,8 @@ export default tseslint.config(
       'eslint.config.js',
       'bin/',
       'scripts/*.mjs',
+      // The peers O3 is measured against: plain JavaScript with dependencies of their own.
+      'bench/peers/',
     ],
   },
   js.configs.recommended,
