@@ -8,6 +8,7 @@ export default tseslint.config(
       'node_modules/',
       'data/',
       'test-results/',
+      '.tmp/',
       'ui/dist/',
       'eslint.config.js',
       'bin/',
