@@ -50,31 +50,21 @@ tasks:
     class: noop
     input: { runtime_delay: 0 }
 `;
-    const headers = { 'content-type': 'application/yaml' };
-    const first = await server.app.inject({
-      method: 'POST',
-      url: '/api/v1/templates',
-      headers,
-      payload: yaml,
-    });
+    const register = (payload: string) =>
+      server.app.inject({
+        method: 'POST',
+        url: '/api/v1/templates',
+        headers: { 'content-type': 'application/yaml' },
+        payload,
+      });
+    const first = await register(yaml);
     expect(first.statusCode).toBe(201);
-    const again = await server.app.inject({
-      method: 'POST',
-      url: '/api/v1/templates',
-      headers,
-      payload: yaml,
-    });
+    const again = await register(yaml);
     expect(again.statusCode).toBe(200);
     // The same answer as the first registration's, versions included.
     expect(again.json()).toEqual(first.json());
     expect(again.json().versions).toEqual([3]);
-    const changed = yaml.replace('runtime_delay: 0', 'runtime_delay: 1');
-    const conflict = await server.app.inject({
-      method: 'POST',
-      url: '/api/v1/templates',
-      headers,
-      payload: changed,
-    });
+    const conflict = await register(yaml.replace('runtime_delay: 0', 'runtime_delay: 1'));
     expect(conflict.statusCode).toBe(409);
     expect(conflict.json().error.message).toContain('new schema_version');
   });
