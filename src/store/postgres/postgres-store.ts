@@ -26,6 +26,7 @@ import type {
   TaskRunRecord,
   TemplateRecord,
 } from '../store.js';
+import { jsonWithDocument } from '../document-json.js';
 import { compareTemplateRecords } from '../store.js';
 import { MIGRATIONS } from './migrations.js';
 import { toStoreError } from './postgres-errors.js';
@@ -175,7 +176,7 @@ class PostgresStore implements Store {
     });
     const others = [...released].filter((uuid) => !saved.has(uuid));
     const releases = others.length === 0 ? null : others;
-    const [newRevisions, revisions] = split(changes.revisions, revisionSave);
+    const [newRevisions, revisions] = split(changes.revisions, revisionSave, revisionsJson);
     const [newTaskRuns, taskRuns] = split(changes.taskRuns, taskRunSave);
     const logs = changes.logs?.length ? toJson(changes.logs) : null;
     const writes = [newRequests, requests, newRevisions, revisions, newTaskRuns, taskRuns, logs, releases];
@@ -368,8 +369,35 @@ async function appliedVersion(client: PoolClient): Promise<number> {
  * escape (e.g. a stray NUL in a task's log) becomes U+FFFD instead of failing the whole commit.
  */
 function toJson(value: unknown): string {
-  const text = JSON.stringify(value);
+  return withoutNul(JSON.stringify(value));
+}
+
+function withoutNul(text: string): string {
   return text.includes('\\u0000') ? text.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd') : text;
+}
+
+/** JSON of new revisions, each template's text made once per template version (document-json.ts). */
+function revisionsJson(revisions: readonly RevisionRecord[]): string {
+  const texts = revisions.map((r) =>
+    jsonWithDocument(
+      {
+        requestUuid: r.requestUuid,
+        revision: r.revision,
+        reason: r.reason,
+        payload: r.payload,
+        status: r.status,
+        createdAt: r.createdAt,
+        startedAt: r.startedAt,
+        endedAt: r.endedAt,
+        error: r.error,
+        warnings: r.warnings,
+        version: r.version,
+      },
+      'template',
+      r.template,
+    ),
+  );
+  return withoutNul(`[${texts.join(',')}]`);
 }
 
 /**
@@ -379,6 +407,7 @@ function toJson(value: unknown): string {
 function split<T extends { version: number }>(
   records: readonly T[] | undefined,
   save: (record: T) => unknown,
+  insertsJson: (inserts: T[]) => string = toJson,
 ): [string | null, string | null] {
   if (records === undefined || records.length === 0) return [null, null];
   const inserts: T[] = [];
@@ -387,7 +416,7 @@ function split<T extends { version: number }>(
     if (record.version === 1) inserts.push(record);
     else saves.push(save(record));
   }
-  return [inserts.length === 0 ? null : toJson(inserts), saves.length === 0 ? null : toJson(saves)];
+  return [inserts.length === 0 ? null : insertsJson(inserts), saves.length === 0 ? null : toJson(saves)];
 }
 
 /**
@@ -411,7 +440,7 @@ function batchValues(items: NewRequest[]): unknown[] {
   });
   return [
     toJson(items.map((item) => item.request)),
-    toJson(items.map((item) => item.revision)),
+    revisionsJson(items.map((item) => item.revision)),
     taskRuns.length === 0 ? null : toJson(taskRuns),
     taskRuns.length === 0 ? null : taskRunItems,
     logs.length === 0 ? null : toJson(logs),

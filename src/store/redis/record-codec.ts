@@ -13,6 +13,7 @@ import type {
   StoredLogLine,
   TaskRunRecord,
 } from '../store.js';
+import { jsonWithDocument } from '../document-json.js';
 
 /** The list-index member of a request: createdAt zero-padded to 16 digits, then the uuid. */
 export function memberOf(createdAt: number, uuid: string): string {
@@ -107,15 +108,18 @@ export function revisionArgs(r: RevisionRecord): string[] {
   // Object literals of fixed shape, not rest destructuring (which copies through a slow path).
   const inserted =
     version === 1
-      ? JSON.stringify({
-          requestUuid,
-          revision,
-          reason: r.reason,
-          payload: r.payload,
-          template: r.template,
-          createdAt: r.createdAt,
-          warnings: r.warnings,
-        })
+      ? jsonWithDocument(
+          {
+            requestUuid,
+            revision,
+            reason: r.reason,
+            payload: r.payload,
+            createdAt: r.createdAt,
+            warnings: r.warnings,
+          },
+          'template',
+          r.template,
+        )
       : '';
   const saved = JSON.stringify({ status, startedAt, endedAt, error, version });
   return [requestUuid, String(revision), String(version), inserted, saved];

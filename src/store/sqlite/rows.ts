@@ -11,6 +11,7 @@ import type {
   TaskRunRecord,
   TemplateRecord,
 } from '../records.js';
+import { documentJson } from '../document-json.js';
 
 /** The request columns, aliased to RequestRecord's field names. */
 export const REQUEST_COLUMNS = `uuid, ref, trace_id AS traceId, name, description, template_ref AS templateRef,
@@ -111,21 +112,6 @@ export function requestUpdateParams(r: RequestRecord): unknown[] {
     r.uuid,
     r.version - 1,
   ];
-}
-
-// Every revision of one template version holds the same frozen document (compileTemplate freezes
-// it), so its JSON is made once, not once per request.
-const frozenJson = new WeakMap<object, string>();
-
-/** JSON text of a value that may be a frozen (never changing) document. */
-function documentJson(value: unknown): string {
-  if (typeof value !== 'object' || value === null || !Object.isFrozen(value)) return json(value);
-  let text = frozenJson.get(value);
-  if (text === undefined) {
-    text = json(value);
-    frozenJson.set(value, text);
-  }
-  return text;
 }
 
 /** Parameters of `INSERT INTO revisions`, in column order. */
