@@ -19,13 +19,14 @@ describe('npm run bench -- --smoke', () => {
     );
     const document = JSON.parse(stdout);
     expect(document.smoke).toBe(true);
-    for (const workload of ['raw', 'w1', 'w2', 'w3', 'wide', 'inflight', 'rest', 'list']) {
+    for (const workload of ['raw', 'w1', 'w1bulk', 'w2', 'w3', 'wide', 'inflight', 'rest', 'list']) {
       const figure = document.figures[workload];
       expect(figure.median, workload).toBeGreaterThan(0);
       expect(figure.min).toBeLessThanOrEqual(figure.max);
       expect(figure.peakRssMb).toBeGreaterThan(0);
     }
     expect(document.figures.rest.runs[0].non2xx).toBe(0);
+    expect(document.peer).toBeUndefined();
     for (const ratio of Object.values(document.ratiosToRawCommitRate)) expect(ratio).toBeGreaterThan(0);
   }, 300_000);
 });
