@@ -26,7 +26,7 @@ import { compileTemplate } from '../template/compile-template.js';
 import { systemClock, type Clock } from './clock.js';
 import { CreateBatcher } from './create-batcher.js';
 import { uuidV7 } from './uuid-v7.js';
-import { RequestRunner, markCreated } from './request-runner.js';
+import { RequestRunner, markCreated, type RunnerDeps } from './request-runner.js';
 import { Semaphore } from './semaphore.js';
 import type { LogFiles } from './log-files.js';
 import type { SecretBox } from './secret-box.js';
@@ -77,6 +77,7 @@ export class Engine {
   private readonly loading = new Set<string>();
   private readonly queue: WriteQueue;
   private readonly creates: CreateBatcher;
+  private sharedRunnerDeps: RunnerDeps | undefined;
   private readonly slots: Semaphore;
   private readonly clock: Clock;
   private leaseTimer: NodeJS.Timeout | null = null;
@@ -363,8 +364,9 @@ export class Engine {
     return { request, revision, taskRuns };
   }
 
-  private runnerDeps() {
-    return {
+  /** What every runner shares: made once, not once per request. */
+  private runnerDeps(): RunnerDeps {
+    return (this.sharedRunnerDeps ??= {
       queue: this.queue,
       tasks: this.deps.tasks,
       clock: this.clock,
@@ -373,7 +375,7 @@ export class Engine {
       secrets: this.deps.secrets,
       logFiles: this.deps.logFiles,
       onDone: (runner: RequestRunner) => this.onRunnerDone(runner),
-    };
+    });
   }
 
   private startRunner(runner: RequestRunner): void {

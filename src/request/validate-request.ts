@@ -148,7 +148,6 @@ function readablePayload(body: unknown): RequestPayload {
   const root = asRecord(body) ?? {};
   const workflow = asRecord(root.workflow) ?? {};
   const vars = asRecord(workflow.vars) ?? {};
-  const inputOf = (wrapper: unknown): Record<string, unknown> => asRecord(asRecord(wrapper)?.input) ?? {};
   const tasks = Object.entries(asRecord(root.tasks) ?? {}).map(([ref, item]) => [
     ref,
     { vars: { input: inputOf(asRecord(item)?.vars) } },
@@ -160,6 +159,11 @@ function readablePayload(body: unknown): RequestPayload {
     },
     tasks: Object.fromEntries(tasks) as RequestPayload['tasks'],
   };
+}
+
+/** The `input` object of a `{ input }` wrapper, or an empty one. */
+function inputOf(wrapper: unknown): Record<string, unknown> {
+  return asRecord(asRecord(wrapper)?.input) ?? {};
 }
 
 /** The template and version the request names, or an error at the field that names it. */
