@@ -49,10 +49,22 @@ const SIZES = {
     w3: 200,
     wide: 10_000,
     inflight: 1_000,
+    busy: 5_000,
     rest: 5,
     list: 100_000,
   },
-  smoke: { raw: 200, w1: 100, w1bulk: 100, w2: 20, w3: 20, wide: 100, inflight: 20, rest: 1, list: 500 },
+  smoke: {
+    raw: 200,
+    w1: 100,
+    w1bulk: 100,
+    w2: 20,
+    w3: 20,
+    wide: 100,
+    inflight: 20,
+    busy: 20,
+    rest: 1,
+    list: 500,
+  },
 } as const;
 
 type Sample = { workload: string; value: number; unit: string; peakRssMb: number } & Record<string, unknown>;

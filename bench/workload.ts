@@ -21,10 +21,15 @@ const cpuMicros = (since: NodeJS.CpuUsage) => {
   return user + system;
 };
 
+/** The value under which a share `q` of the numbers lies. */
+function percentile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? NaN;
+}
+
 /** Median of numbers. */
 function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+  return percentile(values, 0.5);
 }
 
 async function raw() {
@@ -141,6 +146,60 @@ async function inflight() {
   const value = seconds(start);
   await h.close();
   return { value, unit: 's' };
+}
+
+/**
+ * API latency with `size` requests in flight (one task each, waiting 10 s, pinged every second):
+ * p50 and p99 over HTTP of a request's detail, its log, and the list's first page, each asked 200
+ * times one after the other (after 5 untimed) while every request is still running.
+ */
+async function busy() {
+  const { buildApp } = await import('../src/api/build-app.js');
+  const doc = noopTemplate('waiting', 1, () => []);
+  doc.tasks[0]!.input = { runtime_delay: 10 };
+  const h = await benchEngine(storeUrl, [doc], size * 2);
+  const app = await buildApp({
+    engine: h.engine,
+    store: h.store,
+    templates: h.registry,
+    tasks: h.tasks,
+    logger: pino({ level: 'silent' }),
+    bodyLimitBytes: 1 << 20,
+  });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  let ended = 0;
+  h.engine.events.on('ended', () => (ended += 1));
+  const uuids: string[] = [];
+  await inParallel(Array.from({ length: size }), CONCURRENCY, async () => {
+    uuids.push((await h.submit('waiting')).request.uuid);
+  });
+  const asks = {
+    detail: (i: number) => `/api/v1/workflow/${uuids[(i * 7919) % uuids.length]}`,
+    logs: (i: number) => `/api/v1/workflow/${uuids[(i * 7919) % uuids.length]}/logs`,
+    list: () => '/api/v1/workflow?limit=50',
+  };
+  const p50Ms: Record<string, number> = {};
+  const p99Ms: Record<string, number> = {};
+  const ask = async (path: string) => {
+    const start = performance.now();
+    const response = await fetch(`${url}${path}`);
+    await response.arrayBuffer();
+    if (response.status !== 200) throw new Error(`${path}: ${response.status}`);
+    return performance.now() - start;
+  };
+  // A route's first answers build its serializer: not what a busy node's answers cost.
+  for (const pathOf of Object.values(asks)) for (let i = 0; i < 5; i++) await ask(pathOf(i));
+  for (const [name, pathOf] of Object.entries(asks)) {
+    const timings: number[] = [];
+    for (let i = 0; i < 200; i++) timings.push(await ask(pathOf(i)));
+    p50Ms[name] = median(timings);
+    p99Ms[name] = percentile(timings, 0.99);
+  }
+  // Every figure counts only if it was taken with all of them in flight.
+  if (ended > 0) throw new Error(`${ended} requests ended while the API was measured`);
+  await app.close();
+  await h.close();
+  return { value: Math.max(...Object.values(p99Ms)), unit: 'ms (worst p99)', p50Ms, p99Ms };
 }
 
 /** REST submit throughput of a small valid request, autocannon with 10 connections. */
@@ -271,6 +330,7 @@ const workloads: Record<string, () => Promise<Record<string, unknown>>> = {
   w3,
   wide,
   inflight,
+  busy,
   rest,
   list,
 };

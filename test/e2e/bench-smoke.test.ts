@@ -19,7 +19,7 @@ describe('npm run bench -- --smoke', () => {
     );
     const document = JSON.parse(stdout);
     expect(document.smoke).toBe(true);
-    for (const workload of ['raw', 'w1', 'w1bulk', 'w2', 'w3', 'wide', 'inflight', 'rest', 'list']) {
+    for (const workload of ['raw', 'w1', 'w1bulk', 'w2', 'w3', 'wide', 'inflight', 'busy', 'rest', 'list']) {
       const figure = document.figures[workload];
       expect(figure.median, workload).toBeGreaterThan(0);
       expect(figure.min).toBeLessThanOrEqual(figure.max);
