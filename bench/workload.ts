@@ -27,6 +27,19 @@ function percentile(values: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? NaN;
 }
 
+/** The REST API over a bench engine, as `o3 serve` builds it (loaded only by the workloads that use it). */
+async function benchApp(h: Awaited<ReturnType<typeof benchEngine>>) {
+  const { buildApp } = await import('../src/api/build-app.js');
+  return buildApp({
+    engine: h.engine,
+    store: h.store,
+    templates: h.registry,
+    tasks: h.tasks,
+    logger: pino({ level: 'silent' }),
+    bodyLimitBytes: 1 << 20,
+  });
+}
+
 /** Median of numbers. */
 function median(values: number[]): number {
   return percentile(values, 0.5);
@@ -154,18 +167,10 @@ async function inflight() {
  * times one after the other (after 5 untimed) while every request is still running.
  */
 async function busy() {
-  const { buildApp } = await import('../src/api/build-app.js');
   const doc = noopTemplate('waiting', 1, () => []);
   doc.tasks[0]!.input = { runtime_delay: 10 };
   const h = await benchEngine(storeUrl, [doc], size * 2);
-  const app = await buildApp({
-    engine: h.engine,
-    store: h.store,
-    templates: h.registry,
-    tasks: h.tasks,
-    logger: pino({ level: 'silent' }),
-    bodyLimitBytes: 1 << 20,
-  });
+  const app = await benchApp(h);
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   let ended = 0;
   h.engine.events.on('ended', () => (ended += 1));
@@ -205,16 +210,8 @@ async function busy() {
 /** REST submit throughput of a small valid request, autocannon with 10 connections. */
 async function rest() {
   const { default: autocannon } = await import('autocannon');
-  const { buildApp } = await import('../src/api/build-app.js');
   const h = await benchEngine(storeUrl, [noopTemplate('single', 1, () => [])], 1000);
-  const app = await buildApp({
-    engine: h.engine,
-    store: h.store,
-    templates: h.registry,
-    tasks: h.tasks,
-    logger: pino({ level: 'silent' }),
-    bodyLimitBytes: 1 << 20,
-  });
+  const app = await benchApp(h);
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const result = await autocannon({
     url: `${url}/api/v1/workflow/submit`,
@@ -245,7 +242,6 @@ async function rest() {
 
 /** List latency with `size` stored requests. */
 async function list() {
-  const { buildApp } = await import('../src/api/build-app.js');
   const h = await benchEngine(storeUrl, [], 1);
   const now = Date.now();
   const statuses = ['successful', 'failed', 'canceled'] as const;
@@ -291,14 +287,7 @@ async function list() {
       await h.store.createRequest(request, revision, []);
     },
   );
-  const app = await buildApp({
-    engine: h.engine,
-    store: h.store,
-    templates: h.registry,
-    tasks: h.tasks,
-    logger: pino({ level: 'silent' }),
-    bodyLimitBytes: 1 << 20,
-  });
+  const app = await benchApp(h);
   const timings: Record<string, number[]> = {};
   const queries = {
     first_page: '/api/v1/workflow?limit=100',
