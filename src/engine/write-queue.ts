@@ -153,7 +153,7 @@ export class WriteQueue {
     for (let delay = RETRY_MIN_MS; ; delay = Math.min(delay * 2, RETRY_MAX_MS)) {
       try {
         // Log lines have no version to be found stale: after a dropped connection, look first.
-        if (interrupted && holdsLogsOnly(batch) && (await this.logsLanded(batch))) {
+        if (interrupted && holdsLogsOnly(batch) && (await this.landed(batch))) {
           this.acknowledge(batch);
           return;
         }
@@ -193,8 +193,15 @@ export class WriteQueue {
     }
   }
 
-  /** True when every record of the batch is stored at exactly the version this batch writes. */
+  /**
+   * True when the batch is stored already: every record at exactly the version this batch writes,
+   * or, for a batch of log lines alone, each request's log ending with the batch's lines of it (only
+   * this node appends to the logs of the requests it owns, one batch at a time, so a batch that
+   * landed is the last thing in them). A commit is all or nothing, so one kind tells for all.
+   */
   private async landed(batch: Batch): Promise<boolean> {
+    // A store still away throws here, and the caller's loop looks again once it is back.
+    if (holdsLogsOnly(batch)) return this.logsAreTail(batch.logs);
     if (batch.requests.size + batch.revisions.size + batch.taskRuns.size === 0) return false;
     try {
       for (const r of batch.requests.values()) {
@@ -216,14 +223,10 @@ export class WriteQueue {
     }
   }
 
-  /**
-   * True when each request's stored log already ends with this batch's lines of it. Only this node
-   * appends to the logs of the requests it owns, one batch at a time, so a batch that landed is
-   * the last thing in them.
-   */
-  private async logsLanded(batch: Batch): Promise<boolean> {
+  /** True when each request's stored log ends with these lines of it. */
+  private async logsAreTail(logs: LogLine[]): Promise<boolean> {
     const linesOf = new Map<string, LogLine[]>();
-    for (const line of batch.logs) {
+    for (const line of logs) {
       const lines = linesOf.get(line.requestUuid) ?? [];
       lines.push(line);
       linesOf.set(line.requestUuid, lines);
