@@ -77,7 +77,8 @@ export class Engine {
   private readonly loading = new Set<string>();
   private readonly queue: WriteQueue;
   private readonly creates: CreateBatcher;
-  private sharedRunnerDeps: RunnerDeps | undefined;
+  /** What every runner shares. */
+  private readonly runnerDeps: RunnerDeps;
   private readonly slots: Semaphore;
   private readonly clock: Clock;
   private leaseTimer: NodeJS.Timeout | null = null;
@@ -106,6 +107,16 @@ export class Engine {
         }
       },
     );
+    this.runnerDeps = {
+      queue: this.queue,
+      tasks: deps.tasks,
+      clock: this.clock,
+      logger: deps.logger,
+      slots: this.slots,
+      secrets: deps.secrets,
+      logFiles: deps.logFiles,
+      onDone: (runner: RequestRunner) => this.onRunnerDone(runner),
+    };
   }
 
   /** Resumes every unfinished request this node can claim, then follows leases and schedules. */
@@ -143,7 +154,7 @@ export class Engine {
     const { request, revision, taskRuns } = this.newRequestRecords(validation);
     const runner = new RequestRunner(
       { request, revision, template: validation.template, taskRuns },
-      this.runnerDeps(),
+      this.runnerDeps,
     );
     const submitted: LogLine = {
       requestUuid: request.uuid,
@@ -294,7 +305,7 @@ export class Engine {
     ];
     // No owner fencing: an ended request has no owner; the compare-and-set on the request's version
     // makes two concurrent retries add one revision, not two.
-    const sealer = new RequestRunner({ request: updated, revision, template, taskRuns }, this.runnerDeps());
+    const sealer = new RequestRunner({ request: updated, revision, template, taskRuns }, this.runnerDeps);
     const stored = {
       requests: [updated],
       revisions: [sealer.sealRevision(revision)],
@@ -364,20 +375,6 @@ export class Engine {
     return { request, revision, taskRuns };
   }
 
-  /** What every runner shares: made once, not once per request. */
-  private runnerDeps(): RunnerDeps {
-    return (this.sharedRunnerDeps ??= {
-      queue: this.queue,
-      tasks: this.deps.tasks,
-      clock: this.clock,
-      logger: this.deps.logger,
-      slots: this.slots,
-      secrets: this.deps.secrets,
-      logFiles: this.deps.logFiles,
-      onDone: (runner: RequestRunner) => this.onRunnerDone(runner),
-    });
-  }
-
   private startRunner(runner: RequestRunner): void {
     this.runners.set(runner.uuid, runner);
     runner.start().catch((error: unknown) => this.abandon(runner, error));
@@ -435,7 +432,7 @@ export class Engine {
     const template = compileTemplate(revision.template, {
       lookupClass: this.deps.tasks.lookupMeta,
     });
-    return new RequestRunner({ request, revision, template, taskRuns, previousRuns }, this.runnerDeps());
+    return new RequestRunner({ request, revision, template, taskRuns, previousRuns }, this.runnerDeps);
   }
 
   /** Claims unfinished requests (all of them on start; orphans of dead nodes later) and resumes them. */
