@@ -125,6 +125,28 @@ describe('redis store: keys', () => {
     expect((error as Error).message).toMatch(/newer than this O3 knows/);
   });
 
+  it('upgrades keys of layout 1: reads their revisions, claims their requests, drops the unfinished set', async () => {
+    const prefix = freshPrefix();
+    const store = await open(prefix);
+    const s = makeSubmission({}, 1);
+    await store.createRequest(s.request, s.revision, s.taskRuns, s.logs);
+    await store.close();
+    // What layout 1 held and layout 2 does not: no revision count, a set of revision numbers, and
+    // the set of unfinished requests.
+    const member = `${String(s.request.createdAt).padStart(16, '0')}:${s.request.uuid}`;
+    await admin.hdel(`${prefix}req:${s.request.uuid}`, 'rn');
+    await admin.zadd(`${prefix}revs:${s.request.uuid}`, 1, '1');
+    await admin.zadd(`${prefix}unfinished`, 0, member);
+    await admin.set(`${prefix}schema`, '1');
+    const upgraded = await open(prefix);
+    expect(await admin.get(`${prefix}schema`)).toBe('2');
+    expect(await admin.exists(`${prefix}unfinished`)).toBe(0);
+    expect(await upgraded.getRevisions(s.request.uuid)).toEqual([s.revision]);
+    const claimed = await upgraded.claimRequests('node-a', T0, 15_000, 10);
+    expect(claimed.map((r) => r.uuid)).toEqual([s.request.uuid]);
+    await upgraded.close();
+  });
+
   it('refuses a URL it cannot read with bad_request', () => {
     let error: unknown;
     try {

@@ -482,6 +482,33 @@ export function describeStoreContract(
         expect(page).toEqual(read.slice(1, 3));
       });
 
+      it('keeps each request’s lines in order when one change set interleaves several requests', async () => {
+        const a = makeSubmission({}, 1);
+        const b = makeSubmission({}, 1);
+        await create(a);
+        await create(b);
+        const [taskA, taskB] = [a.taskRuns[0]!.uuid, b.taskRuns[0]!.uuid];
+        const lines = Array.from({ length: 12 }, (_, i) => {
+          const s = i % 2 === 0 ? a : b;
+          const task = i % 4 < 2 ? null : s === a ? taskA : taskB;
+          return { ...makeLog(s.request, `line ${i}`, task), ts: T0 + i };
+        });
+        await store.commit({ logs: lines });
+        for (const [s, task] of [
+          [a, taskA],
+          [b, taskB],
+        ] as const) {
+          const mine = lines.filter((l) => l.requestUuid === s.request.uuid);
+          const read = await store.readLogs(s.request.uuid);
+          expect(read.map(({ seq: _seq, ...line }) => line)).toEqual([...s.logs, ...mine]);
+          const byTask = await store.readLogs(s.request.uuid, { taskUuid: task });
+          expect(byTask.map((l) => l.message)).toEqual(
+            mine.filter((l) => l.taskUuid === task).map((l) => l.message),
+          );
+          expect(byTask.map((l) => l.seq)).toEqual(read.filter((l) => l.taskUuid === task).map((l) => l.seq));
+        }
+      });
+
       it('keeps each request’s lines apart', async () => {
         const a = await withLogs(3);
         const b = await withLogs(3);
@@ -622,6 +649,18 @@ export function describeStoreContract(
         await seedStatuses(['successful', 'failed', 'canceled']);
         await create(requestWithStatus('scheduled', { scheduledAt: T0 - 1000 }));
         expect(await store.claimRequests('node-a', T0, 15_000, 10)).toEqual([]);
+      });
+
+      it('claims oldest first across statuses, past pages of a hundred', async () => {
+        // 150 running requests, with a pending and a canceling one among the oldest and the newest.
+        const statuses = Array.from({ length: 154 }, (_, i): RequestRecord['status'] =>
+          i === 3 || i === 152 ? 'pending' : i === 7 || i === 153 ? 'canceling' : 'running',
+        );
+        const requests = await seedStatuses(statuses);
+        const first = await store.claimRequests('node-a', T0, 15_000, 120);
+        expect(first.map((r) => r.uuid)).toEqual(requests.slice(0, 120).map((r) => r.uuid));
+        const rest = await store.claimRequests('node-b', T0, 15_000, 100);
+        expect(rest.map((r) => r.uuid)).toEqual(requests.slice(120).map((r) => r.uuid));
       });
 
       it('respects the limit, oldest first', async () => {

@@ -54,8 +54,14 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
   return new RedisStore(url, options);
 }
 
-/** The version of the key layout (scripts.ts); a newer one in Redis means a newer O3 wrote it. */
-const LAYOUT_VERSION = 1;
+/**
+ * The version of the key layout (scripts.ts); a newer one in Redis means a newer O3 wrote it.
+ * Layout 2 dropped two indexes that cost a third of a request's writes: the set of unfinished
+ * requests (claims walk the status indexes) and each request's set of revision numbers (the
+ * request's hash counts them). It reads layout 1's revisions as they are; upgrading only removes
+ * the unfinished set. Nodes of layout 1 refuse to start on layout 2: upgrade them together.
+ */
+const LAYOUT_VERSION = 2;
 const CONNECT_TIMEOUT_MS = 5000;
 const SHAS = Object.fromEntries(
   Object.entries(SCRIPTS).map(([name, lua]) => [name, createHash('sha1').update(lua).digest('hex')]),
@@ -185,7 +191,7 @@ class RedisStore implements Store {
       ...counted(requests, requestArgs),
       ...counted(revisions, revisionArgs),
       ...counted(taskRuns, taskRunArgs),
-      ...counted(logs, logArgs),
+      ...counted(groupedByRequest(logs), logArgs),
       ...counted(releases, (uuid) => [uuid]),
     ]);
   }
@@ -346,7 +352,7 @@ class RedisStore implements Store {
     }
   }
 
-  /** Refuses a key layout written by a newer O3; records the layout in a new prefix. */
+  /** Refuses a key layout written by a newer O3, upgrades an older one, records it in a new prefix. */
   async #checkLayout(redis: Redis): Promise<void> {
     const key = this.#key('schema');
     await redis.setnx(key, String(LAYOUT_VERSION));
@@ -355,6 +361,9 @@ class RedisStore implements Store {
       throw new StoreUnavailableError(
         `The Redis keys under ${this.#prefix} have layout version ${stored}, newer than this O3 knows (${LAYOUT_VERSION}); upgrade O3.`,
       );
+    }
+    if (stored < LAYOUT_VERSION) {
+      await redis.multi().del(this.#key('unfinished')).set(key, String(LAYOUT_VERSION)).exec();
     }
   }
 
@@ -381,6 +390,23 @@ function counted<T>(items: readonly T[], args: (item: T) => string[]): string[] 
   const out = [String(items.length)];
   for (const item of items) out.push(...args(item));
   return out;
+}
+
+/**
+ * Log lines with each request's together, in their order: a turn's commit holds the lines of many
+ * requests interleaved, and the script appends each run of one request's lines with one call.
+ */
+function groupedByRequest(logs: LogLine[]): LogLine[] {
+  const groups = new Map<string, LogLine[]>();
+  for (const line of logs) {
+    const group = groups.get(line.requestUuid);
+    if (group === undefined) groups.set(line.requestUuid, [line]);
+    else group.push(line);
+  }
+  if (groups.size === 1) return logs;
+  const grouped: LogLine[] = [];
+  for (const group of groups.values()) for (const line of group) grouped.push(line);
+  return grouped;
 }
 
 /** The uuids of every request a change set touches, for fencing. */

@@ -12,11 +12,11 @@
  *   P idx:all, P idx:s:STATUS, P idx:t:TEMPLATE, P idx:tr:TRACE
  *                     list indexes: sorted sets of members "createdAt(16 digits):uuid", all of
  *                     score 0, so lexicographic order is (createdAt, uuid) and a cursor is a member
- *   P unfinished      the same members, of pending/running/canceling requests (claims)
  *   P due             sorted set uuid by scheduledAt, of scheduled requests
  *   P rev:UUID:N      hash of a revision: v, i (JSON of the fields fixed when it is added),
  *                     m (JSON of those a save changes: status, times, error, version)
- *   P revs:UUID       sorted set of a request's revision numbers
+ *   P req:UUID rn     (a field of the request's hash) the number of its latest revision;
+ *                     revisions are numbered from 1, so reading them needs no index of its own
  *   P run:UUID        hash of a task run: v, i (JSON of identity fields), m (JSON of the others)
  *   P runs:UUID:N     list of the task run uuids of a revision, in creation order
  *   P log:UUID        list of a request's log lines (JSON); a line's seq is its position from 1
@@ -29,7 +29,7 @@
 // Shared by every script: the prefix, argument reading, stale errors and index upkeep.
 const PRELUDE = `
 local P = ARGV[1]
-local UNFINISHED = { pending = true, running = true, canceling = true }
+local INDEXED = { s = 'idx:s:', t = 'idx:t:', tr = 'idx:tr:' }
 local at = 2
 local function take()
   local value = ARGV[at]
@@ -44,20 +44,17 @@ local function free(o, l, owner, now)
 end
 
 -- Moves a request between the index sets when status, template, trace or schedule change
--- (old is nil for a new request).
+-- (old is nil for a new request). Scores are strings: a Lua number given to redis.call is
+-- formatted by sprintf, the costliest step of an index update.
 local function reindex(uuid, k, old, new)
-  if old == nil then redis.call('ZADD', P .. 'idx:all', 0, k) end
-  for field, name in pairs({ s = 'idx:s:', t = 'idx:t:', tr = 'idx:tr:' }) do
+  if old == nil then redis.call('ZADD', P .. 'idx:all', '0', k) end
+  for field, name in pairs(INDEXED) do
     local before = old and old[field]
     if before ~= new[field] then
       if before then redis.call('ZREM', P .. name .. before, k) end
-      redis.call('ZADD', P .. name .. new[field], 0, k)
+      redis.call('ZADD', P .. name .. new[field], '0', k)
     end
   end
-  local was = old ~= nil and UNFINISHED[old.s] == true
-  local is = UNFINISHED[new.s] == true
-  if is and not was then redis.call('ZADD', P .. 'unfinished', 0, k) end
-  if was and not is then redis.call('ZREM', P .. 'unfinished', k) end
   local due = new.s == 'scheduled' and new.sa ~= ''
   if due then
     redis.call('ZADD', P .. 'due', new.sa, uuid)
@@ -137,11 +134,12 @@ end
 
 -- Writes, once every check passed. A request save keeps identity, owner and lease as stored, but
 -- clears owner and lease when \`release\` is set (the committing node gives its lease up with it).
-local function save_request(r, release)
+-- An insert given \`revision\` (the number of the revision created with it) records it as rn.
+local function save_request(r, release, revision)
   local key = P .. 'req:' .. r.uuid
   if r.v == 1 then
     redis.call('HSET', key, 'id', r.uuid, 'ref', r.ref, 'k', r.k, 'c', r.c, 's', r.s, 'u', r.u,
-      't', r.t, 'tr', r.tr, 'sa', r.sa, 'o', r.o, 'l', r.l, 'v', r.vs, 'm', r.m)
+      't', r.t, 'tr', r.tr, 'sa', r.sa, 'o', r.o, 'l', r.l, 'v', r.vs, 'm', r.m, 'rn', revision or '0')
     redis.call('HSET', P .. 'refs', r.ref, r.uuid)
     reindex(r.uuid, r.k, nil, r)
   else
@@ -157,11 +155,15 @@ local function save_request(r, release)
     f[4], f[5], f[6], f[7] = r.s, r.t, r.tr, r.sa
   end
 end
-local function save_revision(r)
+-- A new revision raises its request's rn, unless the request's insert recorded it (\`counted\`).
+local function save_revision(r, counted)
   local key = P .. 'rev:' .. r.req .. ':' .. r.n
   if r.v == 1 then
     redis.call('HSET', key, 'v', r.vs, 'i', r.i, 'm', r.m)
-    redis.call('ZADD', P .. 'revs:' .. r.req, r.n, r.n)
+    if not counted then
+      local req = P .. 'req:' .. r.req
+      if (tonumber(redis.call('HGET', req, 'rn')) or 0) < tonumber(r.n) then redis.call('HSET', req, 'rn', r.n) end
+    end
   else
     redis.call('HSET', key, 'v', r.vs, 'm', r.m)
   end
@@ -175,15 +177,33 @@ local function save_run(r)
     redis.call('HSET', key, 'v', r.vs, 'm', r.m)
   end
 end
--- Appends log lines in their order, one RPUSH per run of lines of one request (in chunks, as unpack
--- takes a bounded number of values); a line's seq is its position in the request's list.
+-- Appends log lines in their order: one RPUSH per run of lines of one request and one ZADD per run
+-- of lines of one task run (in chunks, as unpack takes a bounded number of values); a line's seq is
+-- its position in the request's list. The store sends a change set's lines grouped by request.
 local CHUNK = 1000
-local function push_all(key, values)
-  local length
+local function push_all(command, key, values)
+  local reply
   for first = 1, #values, CHUNK do
-    length = redis.call('RPUSH', key, unpack(values, first, math.min(first + CHUNK - 1, #values)))
+    reply = redis.call(command, key, unpack(values, first, math.min(first + CHUNK - 1, #values)))
   end
-  return length
+  return reply
+end
+local function index_task_lines(lines, first, last, seq)
+  local task = lines[first].task
+  if task == '' then return end
+  local key = P .. 'tlog:' .. lines[first].req .. ':' .. task
+  if first == last then
+    local s = tostring(seq)
+    redis.call('ZADD', key, s, s)
+    return
+  end
+  local scores = {}
+  for i = first, last do
+    local s = tostring(seq + i - first)
+    scores[#scores + 1] = s
+    scores[#scores + 1] = s
+  end
+  push_all('ZADD', key, scores)
 end
 local function append_logs(lines)
   local j = 1
@@ -194,16 +214,18 @@ local function append_logs(lines)
     local key = P .. 'log:' .. req
     local seq
     if k == j then
-      seq = redis.call('RPUSH', key, lines[j].line) - 1
+      seq = redis.call('RPUSH', key, lines[j].line)
     else
       local values = {}
       for i = j, k do values[#values + 1] = lines[i].line end
-      seq = push_all(key, values) - #values
+      seq = push_all('RPUSH', key, values) - #values + 1
     end
-    for i = j, k do
-      seq = seq + 1
-      local task = lines[i].task
-      if task ~= '' then redis.call('ZADD', P .. 'tlog:' .. req .. ':' .. task, seq, seq) end
+    local i = j
+    while i <= k do
+      local n = i
+      while n < k and lines[n + 1].task == lines[i].task do n = n + 1 end
+      index_task_lines(lines, i, n, seq + i - j)
+      i = n + 1
     end
     j = k + 1
   end
@@ -284,7 +306,7 @@ for _, item in ipairs(items) do
     if uuids[r.uuid] or redis.call('EXISTS', P .. 'req:' .. r.uuid) == 1 then
       stale('A request with uuid ' .. r.uuid .. ' already exists under another ref.')
     end
-    check_revision(item.revision)
+    -- Its revision needs no check: the revision's key is the request's, which was just found free.
     for _, run in ipairs(item.runs) do check_run(run) end
     taken[r.ref] = r.uuid
     uuids[r.uuid] = true
@@ -293,8 +315,8 @@ end
 local out = {}
 for j, item in ipairs(items) do
   if not item.existing then
-    save_request(item.request)
-    save_revision(item.revision)
+    save_request(item.request, false, item.revision.n)
+    save_revision(item.revision, true)
     for _, run in ipairs(item.runs) do save_run(run) end
     append_logs(item.logs)
     out[j] = { 1 }
@@ -312,14 +334,26 @@ if not uuid then return {} end
 return redis.call('HGETALL', P .. 'req:' .. uuid)
 `;
 
-/** getRevisions: i and m of each revision, oldest first. */
+/**
+ * getRevisions: i and m of each revision, oldest first: 1 to the request's rn, or, for a request
+ * stored by layout 1 (no rn), the numbers in its revs:UUID sorted set.
+ */
 const GET_REVISIONS = `
 local req = take()
+local rn = redis.call('HGET', P .. 'req:' .. req, 'rn')
+local numbers = {}
+if rn then
+  for n = 1, tonumber(rn) do numbers[n] = n end
+else
+  numbers = redis.call('ZRANGE', P .. 'revs:' .. req, 0, -1)
+end
 local out = {}
-for _, n in ipairs(redis.call('ZRANGE', P .. 'revs:' .. req, 0, -1)) do
+for _, n in ipairs(numbers) do
   local f = redis.call('HMGET', P .. 'rev:' .. req .. ':' .. n, 'i', 'm')
-  out[#out + 1] = f[1]
-  out[#out + 1] = f[2]
+  if f[1] then
+    out[#out + 1] = f[1]
+    out[#out + 1] = f[2]
+  end
 end
 return out
 `;
@@ -402,18 +436,30 @@ return out
 
 /**
  * claimRequests: owner, now, lease expiry, limit; oldest unfinished requests whose lease is free.
- * Walks the unfinished set oldest first, so its cost grows with the requests it passes over: those
- * held under other nodes' live leases. Thousands cost milliseconds; a set of leases by expiry would
- * be the next step if clusters ever hold far more.
+ * Walks the pending, running and canceling indexes together, oldest first, a page of each at a
+ * time: the members of the pages up to the smallest last member of a full page are all the
+ * unfinished ones in that range, in order. (Members have one fixed format, so Lua's string order
+ * is Redis's byte order for them.) Its cost grows with the requests it passes over: those held
+ * under other nodes' live leases. Thousands cost milliseconds; a set of leases by expiry would be
+ * the next step if clusters ever hold far more.
  */
 const CLAIM_REQUESTS = `
 local owner, now, till, limit = take(), tonumber(take()), take(), tonumber(take())
+local PAGE = 100
 local out = {}
 local min = '-'
 while #out < limit do
-  local members = redis.call('ZRANGEBYLEX', P .. 'unfinished', min, '+', 'LIMIT', 0, 100)
+  local members, bound = {}, nil
+  for _, status in ipairs({ 'pending', 'running', 'canceling' }) do
+    local page = redis.call('ZRANGEBYLEX', P .. 'idx:s:' .. status, min, '+', 'LIMIT', 0, PAGE)
+    for _, member in ipairs(page) do members[#members + 1] = member end
+    if #page == PAGE and (bound == nil or page[PAGE] < bound) then bound = page[PAGE] end
+  end
   if #members == 0 then break end
+  table.sort(members)
   for _, member in ipairs(members) do
+    if bound ~= nil and member > bound then break end
+    min = '(' .. member
     local key = P .. 'req:' .. string.sub(member, 18)
     local f = redis.call('HMGET', key, 'o', 'l')
     if free(f[1], f[2], owner, now) then
@@ -422,7 +468,6 @@ while #out < limit do
       if #out == limit then break end
     end
   end
-  min = '(' .. members[#members]
 end
 return out
 `;
