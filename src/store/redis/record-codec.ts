@@ -40,8 +40,9 @@ type RequestJson = Pick<
 >;
 
 /**
- * The 13 script arguments of a request, in the order take_request reads them. A save (version > 1)
- * never writes ref, list member, createdAt, owner or lease, so it sends them empty.
+ * The script arguments of a request, in the order take_request reads them: identity, version and
+ * the fields every write sets, then, for an insert (version 1) only, ref, list member, createdAt,
+ * owner and lease, which a save never writes.
  */
 export function requestArgs(r: RequestRecord): string[] {
   const json: RequestJson = {
@@ -56,22 +57,26 @@ export function requestArgs(r: RequestRecord): string[] {
     endedAt: r.endedAt,
     error: r.error,
   };
-  const insert = r.version === 1;
-  return [
+  const args = [
     r.uuid,
     String(r.version),
-    insert ? r.ref : '',
-    insert ? memberOf(r.createdAt, r.uuid) : '',
-    insert ? String(r.createdAt) : '',
     r.status,
     String(r.updatedAt),
     r.templateRef,
     r.traceId,
     orEmpty(r.scheduledAt),
-    insert ? (r.owner ?? '') : '',
-    insert ? orEmpty(r.leaseExpiresAt) : '',
     JSON.stringify(json),
   ];
+  if (r.version === 1) {
+    args.push(
+      r.ref,
+      memberOf(r.createdAt, r.uuid),
+      String(r.createdAt),
+      r.owner ?? '',
+      orEmpty(r.leaseExpiresAt),
+    );
+  }
+  return args;
 }
 
 /** A request from its hash (as HGETALL gives it: an object, or a flat array from a script). */
@@ -99,36 +104,32 @@ export function pairs(flat: string[]): Record<string, string> {
 }
 
 /**
- * The 5 script arguments of a revision, in the order take_revision reads them. Besides identity,
+ * The script arguments of a revision, in the order take_revision reads them. Besides identity,
  * reason, payload, template and warnings are fixed when a revision is added: only the insert
- * writes them, and a save sends and writes only status, times and error.
+ * sends and writes them (last), and a save sends and writes only status, times and error.
  */
 export function revisionArgs(r: RevisionRecord): string[] {
   const { requestUuid, revision, status, startedAt, endedAt, error, version } = r;
-  // Object literals of fixed shape, not rest destructuring (which copies through a slow path).
-  const inserted =
-    version === 1
-      ? jsonWithDocument(
-          {
-            requestUuid,
-            revision,
-            reason: r.reason,
-            payload: r.payload,
-            createdAt: r.createdAt,
-            warnings: r.warnings,
-          },
-          'template',
-          r.template,
-        )
-      : '';
   const saved = JSON.stringify({ status, startedAt, endedAt, error, version });
-  return [requestUuid, String(revision), String(version), inserted, saved];
+  const args = [requestUuid, String(revision), String(version), saved];
+  if (version === 1) {
+    // Object literals of fixed shape, not rest destructuring (which copies through a slow path).
+    const fields = {
+      requestUuid,
+      revision,
+      reason: r.reason,
+      payload: r.payload,
+      createdAt: r.createdAt,
+      warnings: r.warnings,
+    };
+    args.push(jsonWithDocument(fields, 'template', r.template));
+  }
+  return args;
 }
 
-/** The 6 script arguments of a task run, in the order take_run reads them. */
+/** The script arguments of a task run, in the order take_run reads them; identity last, on insert only. */
 export function taskRunArgs(t: TaskRunRecord): string[] {
   const { uuid, requestUuid, revision, createdAt, version } = t;
-  const identity = version === 1 ? JSON.stringify({ uuid, requestUuid, revision, createdAt }) : '';
   const rest = JSON.stringify({
     taskRef: t.taskRef,
     className: t.className,
@@ -142,7 +143,9 @@ export function taskRunArgs(t: TaskRunRecord): string[] {
     endedAt: t.endedAt,
     version,
   });
-  return [uuid, requestUuid, String(revision), String(version), identity, rest];
+  const args = [uuid, requestUuid, String(revision), String(version), rest];
+  if (version === 1) args.push(JSON.stringify({ uuid, requestUuid, revision, createdAt }));
+  return args;
 }
 
 /** A revision or task run from its identity and other JSON, as the read scripts return them. */
@@ -154,11 +157,34 @@ export function fromParts<T>(flat: string[]): T[] {
   return records;
 }
 
-/** The 3 script arguments of a log line, in the order take_log reads them. */
-export function logArgs(l: LogLine): string[] {
-  const { requestUuid, taskUuid } = l;
-  const line = JSON.stringify({ taskUuid, ts: l.ts, level: l.level, source: l.source, message: l.message });
-  return [requestUuid, taskUuid ?? '', line];
+/**
+ * The script arguments of log lines, as take_logs reads them: grouped by request (a change set
+ * interleaves many requests' lines; each request's keep their order), the request sent once per
+ * group, then each line's task run and JSON.
+ */
+export function logArgs(lines: readonly LogLine[]): string[] {
+  const groups = new Map<string, LogLine[]>();
+  for (const line of lines) {
+    const group = groups.get(line.requestUuid);
+    if (group === undefined) groups.set(line.requestUuid, [line]);
+    else group.push(line);
+  }
+  const args = [String(groups.size)];
+  for (const [requestUuid, group] of groups) {
+    args.push(requestUuid, String(group.length));
+    for (const l of group) {
+      const { taskUuid } = l;
+      const json = JSON.stringify({
+        taskUuid,
+        ts: l.ts,
+        level: l.level,
+        source: l.source,
+        message: l.message,
+      });
+      args.push(taskUuid ?? '', json);
+    }
+  }
+  return args;
 }
 
 /** A stored log line from its JSON and position. */

@@ -165,7 +165,7 @@ class RedisStore implements Store {
         ...requestArgs(item.request),
         ...revisionArgs(item.revision),
         ...counted(item.taskRuns, taskRunArgs),
-        ...counted(item.logs ?? [], logArgs),
+        ...logArgs(item.logs ?? []),
       ]),
     )) as [number, string[]?][];
     return items.map((item, i) => {
@@ -191,7 +191,7 @@ class RedisStore implements Store {
       ...counted(requests, requestArgs),
       ...counted(revisions, revisionArgs),
       ...counted(taskRuns, taskRunArgs),
-      ...counted(groupedByRequest(logs), logArgs),
+      ...logArgs(logs),
       ...counted(releases, (uuid) => [uuid]),
     ]);
   }
@@ -390,23 +390,6 @@ function counted<T>(items: readonly T[], args: (item: T) => string[]): string[] 
   const out = [String(items.length)];
   for (const item of items) out.push(...args(item));
   return out;
-}
-
-/**
- * Log lines with each request's together, in their order: a turn's commit holds the lines of many
- * requests interleaved, and the script appends each run of one request's lines with one call.
- */
-function groupedByRequest(logs: LogLine[]): LogLine[] {
-  const groups = new Map<string, LogLine[]>();
-  for (const line of logs) {
-    const group = groups.get(line.requestUuid);
-    if (group === undefined) groups.set(line.requestUuid, [line]);
-    else group.push(line);
-  }
-  if (groups.size === 1) return logs;
-  const grouped: LogLine[] = [];
-  for (const group of groups.values()) for (const line of group) grouped.push(line);
-  return grouped;
 }
 
 /** The uuids of every request a change set touches, for fencing. */

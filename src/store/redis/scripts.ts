@@ -63,20 +63,31 @@ local function reindex(uuid, k, old, new)
   end
 end
 
+-- A record's arguments: identity, version and what every write sets, then what only an insert
+-- writes (a save never changes it, so it is not sent).
 local function take_request()
-  local r = { uuid = take(), vs = take(), ref = take(), k = take(), c = take(), s = take(),
-    u = take(), t = take(), tr = take(), sa = take(), o = take(), l = take(), m = take() }
+  local r = { uuid = take(), vs = take(), s = take(), u = take(), t = take(), tr = take(),
+    sa = take(), m = take() }
   r.v = tonumber(r.vs)
+  if r.v == 1 then
+    r.ref = take()
+    r.k = take()
+    r.c = take()
+    r.o = take()
+    r.l = take()
+  end
   return r
 end
 local function take_revision()
-  local r = { req = take(), n = take(), vs = take(), i = take(), m = take() }
+  local r = { req = take(), n = take(), vs = take(), m = take() }
   r.v = tonumber(r.vs)
+  if r.v == 1 then r.i = take() end
   return r
 end
 local function take_run()
-  local r = { uuid = take(), req = take(), n = take(), vs = take(), i = take(), m = take() }
+  local r = { uuid = take(), req = take(), n = take(), vs = take(), m = take() }
   r.v = tonumber(r.vs)
+  if r.v == 1 then r.i = take() end
   return r
 end
 local function take_list(reader)
@@ -84,8 +95,17 @@ local function take_list(reader)
   for j = 1, tonumber(take()) do list[j] = reader() end
   return list
 end
-local function take_log()
-  return { req = take(), task = take(), line = take() }
+-- Log lines come grouped by request: a count of groups, then per group the request, a count of
+-- lines and each line's task run ('' for none) and JSON.
+local function take_logs()
+  local lines = {}
+  for _ = 1, tonumber(take()) do
+    local req = take()
+    for _ = 1, tonumber(take()) do
+      lines[#lines + 1] = { req = req, task = take(), line = take() }
+    end
+  end
+  return lines
 end
 
 -- Compare-and-set check of one record: version v needs v - 1 stored (none for 1). Versions are
@@ -179,7 +199,7 @@ local function save_run(r)
 end
 -- Appends log lines in their order: one RPUSH per run of lines of one request and one ZADD per run
 -- of lines of one task run (in chunks, as unpack takes a bounded number of values); a line's seq is
--- its position in the request's list. The store sends a change set's lines grouped by request.
+-- its position in the request's list. take_logs reads a change set's lines grouped by request.
 local CHUNK = 1000
 local function push_all(command, key, values)
   local reply
@@ -234,7 +254,8 @@ end
 
 /**
  * commit: owner ('' for none), touched request uuids, then requests, revisions, task runs, logs
- * and released request uuids, each as a count and the fields of record-codec.ts. Fencing checks the
+ * and released request uuids, each as a count and the fields of record-codec.ts (logs as
+ * take_logs reads them). Fencing checks the
  * owner of each touched request as stored (saves never move it) or as inserted by this change set.
  */
 const COMMIT = `
@@ -243,7 +264,7 @@ local touched = take_list(take)
 local requests = take_list(take_request)
 local revisions = take_list(take_revision)
 local runs = take_list(take_run)
-local logs = take_list(take_log)
+local logs = take_logs()
 local releases = take_list(take)
 for _, r in ipairs(requests) do check_request(r) end
 for _, r in ipairs(revisions) do check_revision(r) end
@@ -296,7 +317,7 @@ return 1
 const CREATE_REQUESTS = `
 local items = take_list(function()
   return { request = take_request(), revision = take_revision(), runs = take_list(take_run),
-    logs = take_list(take_log) }
+    logs = take_logs() }
 end)
 local taken, uuids = {}, {}
 for _, item in ipairs(items) do
