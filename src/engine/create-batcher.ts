@@ -1,9 +1,10 @@
 /**
  * Group commit for new requests: every request submitted in one event-loop turn is created in one
- * `createRequests` call (one transaction on SQLite and PostgreSQL), and each caller gets its own
- * result once that call has stored them all.
+ * `createRequests` call (one transaction on SQLite and PostgreSQL; on Redis, two calls in flight:
+ * Store.concurrentWrites), and each caller gets its own result once its call has stored them all.
  */
 import type { CreateRequestResult, NewRequest, Store } from '../store/store.js';
+import { splitEvenly } from './write-queue.js';
 
 interface Pending {
   item: NewRequest;
@@ -26,8 +27,13 @@ export class CreateBatcher {
   }
 
   private async flush(): Promise<void> {
-    const batch = this.pending;
+    const pending = this.pending;
     this.pending = [];
+    // As many calls as the store overlaps: callers of the first part go on while it runs the next.
+    await Promise.all(splitEvenly(pending, this.store.concurrentWrites).map((part) => this.createAll(part)));
+  }
+
+  private async createAll(batch: Pending[]): Promise<void> {
     try {
       const results = await this.store.createRequests(batch.map((p) => p.item));
       batch.forEach((p, i) => p.resolve(results[i]!));

@@ -1,7 +1,9 @@
 /**
  * Group commit: every record the engine changes in one event-loop turn is written in one store
- * transaction. Records are tracked by identity and written with version + 1 at flush time, so a
- * record changed twice in a turn costs one write. Flushes run one at a time; a store that cannot
+ * transaction (or, where the store overlaps them, in Store.concurrentWrites transactions of
+ * disjoint requests in flight together). Records are tracked by identity and written with
+ * version + 1 at flush time, so a record changed twice in a turn costs one write. Flushes run one
+ * at a time; a store that cannot
  * be reached is retried with backoff (the waiting transitions simply wait); a stale write gives up
  * only the request it touched (see LostListener).
  */
@@ -34,6 +36,7 @@ interface Batch {
 
 const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 5000;
+const MIN_SPLIT_RUN = 8;
 
 /** Called after each successful commit with what it wrote. */
 export type CommitListener = (changes: Required<ChangeSet>) => void;
@@ -146,7 +149,11 @@ export class WriteQueue {
     if (!this.hasPending()) return;
     const batch = this.batch;
     this.batch = emptyBatch();
-    await this.commitWithRetry(batch);
+    // Parts hold disjoint requests, so each request's writes stay in one commit, and the next flush
+    // waits for every part: a request's commits land in order.
+    const parts = splitEvenly([...requestsOf(batch)], this.store.concurrentWrites);
+    if (parts.length < 2) await this.commitWithRetry(batch);
+    else await Promise.all(parts.map((uuids) => this.commitWithRetry(partOf(batch, new Set(uuids)))));
   }
 
   private async commitWithRetry(batch: Batch, interrupted = false): Promise<void> {
@@ -189,7 +196,7 @@ export class WriteQueue {
   /** After a stale write, commits each request's part alone so that only the stale one fails. */
   private async commitEachRequest(batch: Batch, interrupted: boolean): Promise<void> {
     for (const uuid of requestsOf(batch)) {
-      await this.commitWithRetry(partOf(batch, uuid), interrupted);
+      await this.commitWithRetry(partOf(batch, new Set([uuid])), interrupted);
     }
   }
 
@@ -301,15 +308,28 @@ function requestsOf(batch: Batch): Set<string> {
   return uuids;
 }
 
-function partOf(batch: Batch, uuid: string): Batch {
+function partOf(batch: Batch, uuids: Set<string>): Batch {
   const keep = <T extends { requestUuid: string }>(map: Map<string, T>) =>
-    new Map([...map].filter(([, r]) => r.requestUuid === uuid));
+    new Map([...map].filter(([, r]) => uuids.has(r.requestUuid)));
   return {
-    requests: new Map([...batch.requests].filter(([key]) => key === uuid)),
+    requests: new Map([...batch.requests].filter(([key]) => uuids.has(key))),
     revisions: keep(batch.revisions),
     taskRuns: keep(batch.taskRuns),
-    logs: batch.logs.filter((line) => line.requestUuid === uuid),
-    releases: batch.releases.filter((released) => released === uuid),
-    waiters: new Map(batch.waiters.has(uuid) ? [[uuid, batch.waiters.get(uuid)!]] : []),
+    logs: batch.logs.filter((line) => uuids.has(line.requestUuid)),
+    releases: batch.releases.filter((released) => uuids.has(released)),
+    waiters: new Map([...batch.waiters].filter(([key]) => uuids.has(key))),
   };
+}
+
+/**
+ * `items` in up to `parts` consecutive runs of equal size; one run (no split) when there are fewer
+ * than 8 items a run, where a split would cost more transactions than it overlaps.
+ */
+export function splitEvenly<T>(items: T[], parts: number): T[][] {
+  const count = Math.min(parts, Math.floor(items.length / MIN_SPLIT_RUN));
+  if (count < 2) return [items];
+  const size = Math.ceil(items.length / count);
+  const runs: T[][] = [];
+  for (let i = 0; i < items.length; i += size) runs.push(items.slice(i, i + size));
+  return runs;
 }

@@ -80,6 +80,13 @@ export interface LogQuery {
 export interface Store {
   /** A short name of the backend, e.g. `sqlite`. */
   readonly kind: string;
+  /**
+   * How many writes (commits, or creates) of disjoint requests pay to be in flight at once: the
+   * engine splits a turn's batch into that many, by request. 1 where a transaction blocks the
+   * process or costs the server per transaction; more where the next can be encoded while the
+   * server runs the one before.
+   */
+  readonly concurrentWrites: number;
 
   /** Creates tables or applies migrations; called once before use. */
   init(): Promise<void>;

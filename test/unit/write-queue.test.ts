@@ -1,7 +1,8 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { StaleWriteError, StoreUnavailableError } from '../../src/errors.js';
-import { WriteQueue } from '../../src/engine/write-queue.js';
+import { CreateBatcher } from '../../src/engine/create-batcher.js';
+import { WriteQueue, splitEvenly } from '../../src/engine/write-queue.js';
 import { createStore } from '../../src/store/create-store.js';
 import type { Store } from '../../src/store/store.js';
 import { makeLog, makeSubmission } from '../contract/fixtures.js';
@@ -15,13 +16,7 @@ function droppingFirstLogCommit(store: Store, applied: boolean): Store {
     if (!drop || applied) await store.commit(changes, options);
     if (drop) throw new StoreUnavailableError('the connection dropped');
   };
-  return new Proxy(store, {
-    get: (target, key) => {
-      if (key === 'commit') return commit;
-      const value: unknown = Reflect.get(target, key);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
+  return withMethods(store, store.concurrentWrites, { commit });
 }
 
 describe('WriteQueue', () => {
@@ -80,4 +75,77 @@ describe('WriteQueue', () => {
       await store.close();
     },
   );
+
+  it('splits a turn into Store.concurrentWrites commits of disjoint requests, each request whole', async () => {
+    const sqlite = await createStore('sqlite::memory:');
+    const submissions = Array.from({ length: 20 }, () => makeSubmission({ owner: 'me' }, 1));
+    for (const s of submissions) await sqlite.createRequest(s.request, s.revision, s.taskRuns);
+    const commits: string[][] = [];
+    const store = withMethods(sqlite, 2, {
+      commit: async (changes, options) => {
+        commits.push([...new Set((changes.logs ?? []).map((l) => l.requestUuid))]);
+        await sqlite.commit(changes, options);
+      },
+    });
+    const queue = new WriteQueue(store, 'me', pino({ level: 'silent' }));
+    const saved = submissions.map((s) => {
+      queue.appendLog(makeLog(s.request, 'one'));
+      const run = queue.saveTaskRun({ ...s.taskRuns[0]!, state: 'running' });
+      queue.appendLog(makeLog(s.request, 'two'));
+      return run;
+    });
+    await Promise.all(saved);
+    await queue.drain();
+    expect(commits).toHaveLength(2);
+    expect(new Set(commits.flat()).size).toBe(20);
+    expect(commits[0]!.filter((uuid) => commits[1]!.includes(uuid))).toEqual([]);
+    for (const s of submissions) {
+      expect((await sqlite.getTaskRuns(s.request.uuid, 1))[0]?.state).toBe('running');
+      expect((await sqlite.readLogs(s.request.uuid)).map((l) => l.message)).toEqual(['one', 'two']);
+    }
+    await sqlite.close();
+  });
+
+  it('creates a turn of requests in Store.concurrentWrites calls, each caller answered', async () => {
+    const sqlite = await createStore('sqlite::memory:');
+    const calls: number[] = [];
+    const store = withMethods(sqlite, 2, {
+      createRequests: async (items) => {
+        calls.push(items.length);
+        return sqlite.createRequests(items);
+      },
+    });
+    const batcher = new CreateBatcher(store);
+    const submissions = Array.from({ length: 20 }, () => makeSubmission({}, 1));
+    const results = await Promise.all(
+      submissions.map((s) =>
+        batcher.create({ request: s.request, revision: s.revision, taskRuns: s.taskRuns }),
+      ),
+    );
+    expect(calls).toEqual([10, 10]);
+    expect(results.map((r) => r.request.uuid)).toEqual(submissions.map((s) => s.request.uuid));
+    expect(results.every((r) => r.created)).toBe(true);
+    await sqlite.close();
+  });
+
+  it('splits evenly, and not at all below 8 items a part', () => {
+    expect(splitEvenly([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16], 2)).toEqual([
+      [1, 2, 3, 4, 5, 6, 7, 8],
+      [9, 10, 11, 12, 13, 14, 15, 16],
+    ]);
+    expect(splitEvenly([1, 2, 3, 4, 5], 2)).toEqual([[1, 2, 3, 4, 5]]);
+    expect(splitEvenly([1, 2, 3], 1)).toEqual([[1, 2, 3]]);
+  });
 });
+
+/** The store with `concurrentWrites` set and some methods replaced. */
+function withMethods(store: Store, concurrentWrites: number, methods: Partial<Store>): Store {
+  return new Proxy(store, {
+    get: (target, key) => {
+      if (key === 'concurrentWrites') return concurrentWrites;
+      if (key in methods) return methods[key as keyof Store];
+      const value: unknown = Reflect.get(target, key);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}

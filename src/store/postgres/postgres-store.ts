@@ -65,6 +65,8 @@ const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 /** The store over one pool; see the module comment. */
 class PostgresStore implements Store {
   readonly kind = 'postgres';
+  // Measured: two commits in flight cost the server more per request than they overlap (W1 −7 %).
+  readonly concurrentWrites = 1;
   readonly #url: string;
   readonly #schema: string;
   readonly #poolSize: number;

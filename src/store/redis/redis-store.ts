@@ -70,6 +70,9 @@ const SHAS = Object.fromEntries(
 /** The store over one connection; see the module comment. */
 class RedisStore implements Store {
   readonly kind = 'redis';
+  // Scripts run one after another anyway: the O3 process encodes the second half of a turn while
+  // Redis runs the first (W1 +9 %, median of 6 paired runs).
+  readonly concurrentWrites = 2;
   readonly #url: string;
   readonly #prefix: string;
   #redis: Redis | undefined;

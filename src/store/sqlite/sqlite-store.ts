@@ -54,6 +54,8 @@ export function createSqliteStore(path: string): Store {
 /** The store over one better-sqlite3 connection; see the module comment. */
 class SqliteStore implements Store {
   readonly kind = 'sqlite';
+  // better-sqlite3 blocks the thread for a transaction: nothing to overlap.
+  readonly concurrentWrites = 1;
   readonly #path: string;
   #db: Database.Database | undefined;
   #st: Statements | undefined;
