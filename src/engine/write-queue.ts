@@ -3,9 +3,8 @@
  * transaction (or, where the store overlaps them, in Store.concurrentWrites transactions of
  * disjoint requests in flight together). Records are tracked by identity and written with
  * version + 1 at flush time, so a record changed twice in a turn costs one write. Flushes run one
- * at a time; a store that cannot
- * be reached is retried with backoff (the waiting transitions simply wait); a stale write gives up
- * only the request it touched (see LostListener).
+ * at a time; a store that cannot be reached is retried with backoff (the waiting transitions
+ * simply wait); a stale write gives up only the request it touched (see LostListener).
  */
 import type { Logger } from 'pino';
 import { StaleWriteError, StoreUnavailableError, errorMessage } from '../errors.js';
@@ -150,8 +149,10 @@ export class WriteQueue {
     const batch = this.batch;
     this.batch = emptyBatch();
     // Parts hold disjoint requests, so each request's writes stay in one commit, and the next flush
-    // waits for every part: a request's commits land in order.
-    const parts = splitEvenly([...requestsOf(batch)], this.store.concurrentWrites);
+    // waits for every part: a request's commits land in order. A store that takes one at a time
+    // is not asked which requests the batch touches.
+    const parts =
+      this.store.concurrentWrites > 1 ? splitEvenly([...requestsOf(batch)], this.store.concurrentWrites) : [];
     if (parts.length < 2) await this.commitWithRetry(batch);
     else await Promise.all(parts.map((uuids) => this.commitWithRetry(partOf(batch, new Set(uuids)))));
   }

@@ -71,7 +71,7 @@ const SHAS = Object.fromEntries(
 class RedisStore implements Store {
   readonly kind = 'redis';
   // Scripts run one after another anyway: the O3 process encodes the second half of a turn while
-  // Redis runs the first (W1 +9 %, median of 6 paired runs).
+  // Redis runs the first (W1 +9 %, median of 5 paired runs).
   readonly concurrentWrites = 2;
   readonly #url: string;
   readonly #prefix: string;

@@ -182,7 +182,8 @@ local function save_revision(r, counted)
     redis.call('HSET', key, 'v', r.vs, 'i', r.i, 'm', r.m)
     if not counted then
       local req = P .. 'req:' .. r.req
-      if (tonumber(redis.call('HGET', req, 'rn')) or 0) < tonumber(r.n) then redis.call('HSET', req, 'rn', r.n) end
+      local latest = tonumber(redis.call('HGET', req, 'rn')) or 0
+      if latest < tonumber(r.n) then redis.call('HSET', req, 'rn', r.n) end
     end
   else
     redis.call('HSET', key, 'v', r.vs, 'm', r.m)
@@ -255,8 +256,8 @@ end
 /**
  * commit: owner ('' for none), touched request uuids, then requests, revisions, task runs, logs
  * and released request uuids, each as a count and the fields of record-codec.ts (logs as
- * take_logs reads them). Fencing checks the
- * owner of each touched request as stored (saves never move it) or as inserted by this change set.
+ * take_logs reads them). Fencing checks the owner of each touched request as stored (saves never
+ * move it) or as inserted by this change set.
  */
 const COMMIT = `
 local owner = take()
@@ -362,8 +363,9 @@ return redis.call('HGETALL', P .. 'req:' .. uuid)
 const GET_REVISIONS = `
 local req = take()
 local rn = redis.call('HGET', P .. 'req:' .. req, 'rn')
-local numbers = {}
+local numbers
 if rn then
+  numbers = {}
   for n = 1, tonumber(rn) do numbers[n] = n end
 else
   numbers = redis.call('ZRANGE', P .. 'revs:' .. req, 0, -1)
