@@ -98,10 +98,13 @@ const UPDATE_TASK_RUN = `UPDATE task_runs SET task_ref = ?, class_name = ?, stat
 // owner counts as run out, so a half-written lease can never pin a request forever.
 const LEASE_FREE = `(owner IS NULL OR owner = @owner OR lease_expires_at IS NULL OR lease_expires_at <= @now)`;
 
+// The predicate of the partial index requests_unfinished, spelled exactly as its migration does:
+// the planner uses a partial index only for a WHERE that contains its predicate.
+const UNFINISHED = `(status = 'pending' OR status = 'running' OR status = 'canceling')`;
+
 const CLAIM_REQUESTS = `UPDATE requests SET owner = @owner, lease_expires_at = @until
   WHERE uuid IN (SELECT uuid FROM requests INDEXED BY requests_unfinished
-    WHERE status IN ('pending', 'running', 'canceling')
-    AND ${LEASE_FREE} ORDER BY created_at, uuid LIMIT @limit)
+    WHERE ${UNFINISHED} AND ${LEASE_FREE} ORDER BY created_at, uuid LIMIT @limit)
   RETURNING ${REQUEST_COLUMNS}`;
 
 // Unlike a claim, firing a schedule changes the status, so it is a real save and bumps the version.
