@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
@@ -11,6 +11,11 @@ import { O3Error, StoreUnavailableError } from '../../src/errors.js';
 import { createStore } from '../../src/store/create-store.js';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import {
+  requestInsertParams,
+  revisionInsertParams,
+  taskRunInsertParams,
+} from '../../src/store/sqlite/rows.js';
 import { prepareStatements } from '../../src/store/sqlite/statements.js';
 import type { Store } from '../../src/store/store.js';
 import { T0, bump, makeLog, makeSubmission, makeTemplateRecord, requestWithStatus } from './fixtures.js';
@@ -30,6 +35,11 @@ async function open(path: string): Promise<Store> {
   await store.init();
   return store;
 }
+
+/** `n` bound parameters. */
+const marks = (n: number) => Array<string>(n).fill('?').join(', ');
+const TASK_RUN_INSERT_COLUMNS = `uuid, request_uuid, revision, task_ref, class_name, state, last_task_state,
+  attempt, inputs, attributes, error, created_at, started_at, ended_at, version`;
 
 /** The file of each store the suite opened, so that a peer can open the same file. */
 const paths = new WeakMap<Store, string>();
@@ -77,37 +87,49 @@ describe('sqlite store', () => {
     db.close();
   });
 
-  it('brings a file of the first migration up to date, keeping its requests', async () => {
-    const path = freshPath();
-    const s = makeSubmission();
-    const first = await open(path);
-    await first.createRequest(s.request, s.revision, s.taskRuns, s.logs);
-    await first.close();
-    const db = new Database(path);
-    db.exec('DROP TABLE templates');
-    db.pragma('user_version = 1');
-    db.close();
-    const again = await open(path);
-    expect(await again.saveTemplate(makeTemplateRecord('upgraded', 1))).toEqual({ saved: true });
-    expect(await again.getRequest(s.request.uuid)).toEqual(s.request);
-    await again.close();
-  });
-
-  it('brings a file of the second migration up to date: its unfinished requests are still claimed', async () => {
+  it('brings a file of the first migration up to date, keeping its requests and log lines', async () => {
     const path = freshPath();
     const s = requestWithStatus('running', { owner: null, leaseExpiresAt: null });
-    const first = await open(path);
-    await first.createRequest(s.request, s.revision, s.taskRuns, s.logs);
-    await first.close();
+    const task = s.taskRuns[0]!.uuid;
+    mkdirSync(dirname(path), { recursive: true });
     const db = new Database(path);
-    db.exec(`DROP INDEX requests_unfinished;
-      CREATE INDEX requests_unfinished ON requests (created_at, uuid)
-        WHERE status IN ('pending', 'running', 'canceling');`);
-    db.pragma('user_version = 2');
+    db.exec(MIGRATIONS[0]!);
+    db.pragma('user_version = 1');
+    db.prepare(`INSERT INTO requests VALUES (${marks(18)})`).run(...requestInsertParams(s.request));
+    const revision = db.prepare(`INSERT INTO revisions VALUES (${marks(12)})`);
+    revision.run(...revisionInsertParams(s.revision));
+    const taskRun = db.prepare(`INSERT INTO task_runs (${TASK_RUN_INSERT_COLUMNS}) VALUES (${marks(15)})`);
+    taskRun.run(...taskRunInsertParams(s.taskRuns[0]!));
+    const line = db.prepare(
+      'INSERT INTO logs (request_uuid, task_uuid, ts, level, source, message) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    line.run(s.request.uuid, null, T0, 'info', 'engine', 'request stored');
+    line.run(s.request.uuid, task, T0 + 1, 'warn', 'task', 'a line of the task');
     db.close();
+
     const again = await open(path);
+    expect(await again.getRequest(s.request.uuid)).toEqual(s.request);
+    expect(await again.saveTemplate(makeTemplateRecord('upgraded', 1))).toEqual({ saved: true });
+    const lines = await again.readLogs(s.request.uuid);
+    expect(lines).toEqual([
+      { ...makeLog(s.request, 'request stored'), seq: 1 },
+      {
+        ...makeLog(s.request, 'a line of the task', task),
+        ts: T0 + 1,
+        level: 'warn',
+        source: 'task',
+        seq: 2,
+      },
+    ]);
+    expect((await again.readLogs(s.request.uuid, { taskUuid: task })).map((l) => l.seq)).toEqual([2]);
+    // Migration 3 rebuilt the unfinished requests' index: the running request is claimed.
     const claimed = await again.claimRequests('node-a', T0, 15_000, 10);
     expect(claimed.map((r) => r.uuid)).toEqual([s.request.uuid]);
+    // New lines follow the migrated ones.
+    await again.commit({ logs: [makeLog(s.request, 'after the upgrade')] }, { owner: 'node-a' });
+    expect((await again.readLogs(s.request.uuid, { afterSeq: 2 })).map((l) => [l.seq, l.message])).toEqual([
+      [3, 'after the upgrade'],
+    ]);
     await again.close();
   });
 

@@ -509,6 +509,35 @@ export function describeStoreContract(
         }
       });
 
+      it('pages a long output of one task, written in one commit, from any seq', async () => {
+        const s = makeSubmission({}, 1);
+        await create(s);
+        const task = s.taskRuns[0]!.uuid;
+        const output = Array.from({ length: 250 }, (_, i) => ({
+          ...makeLog(s.request, `out ${i}`, task),
+          ts: T0 + i,
+        }));
+        await store.commit({ logs: [makeLog(s.request, 'before'), ...output, makeLog(s.request, 'after')] });
+        const all = await store.readLogs(s.request.uuid);
+        expect(all.map((l) => l.message)).toEqual([
+          'request stored',
+          'before',
+          ...output.map((l) => l.message),
+          'after',
+        ]);
+        const mine = await store.readLogs(s.request.uuid, { taskUuid: task });
+        expect(mine).toEqual(all.filter((l) => l.taskUuid === task));
+        for (const from of [0, 1, 2, 50, 99, 100, 101, 150, 240, 251]) {
+          const afterSeq = from === 0 ? 0 : all[from - 1]!.seq;
+          const expected = all.filter((l) => l.seq > afterSeq);
+          expect(await store.readLogs(s.request.uuid, { afterSeq, limit: 7 })).toEqual(expected.slice(0, 7));
+          expect(await store.readLogs(s.request.uuid, { taskUuid: task, afterSeq, limit: 7 })).toEqual(
+            expected.filter((l) => l.taskUuid === task).slice(0, 7),
+          );
+        }
+        expect(await store.readLogs(s.request.uuid, { afterSeq: all.at(-1)!.seq })).toEqual([]);
+      });
+
       it('keeps each request’s lines apart', async () => {
         const a = await withLogs(3);
         const b = await withLogs(3);

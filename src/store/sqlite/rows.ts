@@ -4,7 +4,9 @@
  * per-call parameter objects on the hot path.
  */
 import type {
+  LogLevel,
   LogLine,
+  LogSource,
   RequestRecord,
   RevisionRecord,
   StoredLogLine,
@@ -28,8 +30,8 @@ export const TASK_RUN_COLUMNS = `uuid, request_uuid AS requestUuid, revision, ta
   class_name AS className, state, last_task_state AS lastTaskState, attempt, inputs, attributes, error,
   created_at AS createdAt, started_at AS startedAt, ended_at AS endedAt, version`;
 
-/** The log columns, aliased. */
-export const LOG_COLUMNS = `seq, request_uuid AS requestUuid, task_uuid AS taskUuid, ts, level, source, message`;
+/** The log chunk columns, aliased. */
+export const LOG_CHUNK_COLUMNS = `seq, task_uuid AS taskUuid, lines`;
 
 /** The template columns, aliased; document is still JSON text. */
 export const TEMPLATE_COLUMNS = `ref_name AS refName, version, document, created_at AS createdAt`;
@@ -177,13 +179,65 @@ export function taskRunUpdateParams(t: TaskRunRecord): unknown[] {
   ];
 }
 
-/** Parameters of `INSERT INTO logs`, in column order (seq is assigned by SQLite). */
-export function logInsertParams(l: LogLine): unknown[] {
-  return [l.requestUuid, l.taskUuid, l.ts, l.level, l.source, l.message];
+/** A stored chunk of log lines: its last line's seq, its task run (null: the request's own) and lines. */
+export interface LogChunkRow {
+  seq: number;
+  taskUuid: string | null;
+  lines: string;
 }
 
-/** A log row is already a StoredLogLine thanks to the aliases. */
-export type LogRow = StoredLogLine;
+/** A line as a chunk stores it (the request and task run are the chunk's). */
+type ChunkLine = [ts: number, level: LogLevel, source: LogSource, message: string];
+
+/** Consecutive lines of one request and task run, to be stored as one chunk. */
+export interface LogChunk {
+  requestUuid: string;
+  taskUuid: string | null;
+  lines: ChunkLine[];
+}
+
+/** Bounds a chunk, so that reading from a seq in the middle of a long output decodes little of it. */
+const MAX_LINES_PER_CHUNK = 100;
+
+/**
+ * The chunks of a commit's lines: each request's lines in their order, cut wherever the task run
+ * changes. Seqs are given in the order of the result, which keeps every request's lines in order.
+ */
+export function logChunks(lines: readonly LogLine[]): LogChunk[] {
+  const chunks: LogChunk[] = [];
+  const open = new Map<string, LogChunk>();
+  for (const l of lines) {
+    let chunk = open.get(l.requestUuid);
+    if (chunk === undefined || chunk.taskUuid !== l.taskUuid || chunk.lines.length === MAX_LINES_PER_CHUNK) {
+      chunk = { requestUuid: l.requestUuid, taskUuid: l.taskUuid, lines: [] };
+      open.set(l.requestUuid, chunk);
+      chunks.push(chunk);
+    }
+    chunk.lines.push([l.ts, l.level, l.source, l.message]);
+  }
+  return chunks;
+}
+
+/** The lines of a request's chunks (in seq order) after `afterSeq`, at most `limit` of them. */
+export function linesOfChunks(
+  requestUuid: string,
+  chunks: Iterable<LogChunkRow>,
+  afterSeq: number,
+  limit: number,
+): StoredLogLine[] {
+  const out: StoredLogLine[] = [];
+  if (limit <= 0) return out;
+  for (const { seq: last, taskUuid, lines } of chunks) {
+    const chunk = JSON.parse(lines) as ChunkLine[];
+    let seq = last - chunk.length;
+    for (const [ts, level, source, message] of chunk) {
+      if (++seq <= afterSeq) continue;
+      out.push({ seq, requestUuid, taskUuid, ts, level, source, message });
+      if (out.length === limit) return out;
+    }
+  }
+  return out;
+}
 
 /** A template as read, before its document is parsed. */
 export type TemplateRow = Omit<TemplateRecord, 'document'> & { document: string };

@@ -29,7 +29,8 @@ import { compareTemplateRecords } from '../store.js';
 import { MIGRATIONS } from './migrations.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import {
-  logInsertParams,
+  linesOfChunks,
+  logChunks,
   requestInsertParams,
   requestUpdateParams,
   revisionInsertParams,
@@ -83,9 +84,16 @@ class SqliteStore implements Store {
       this.#applyChanges(changes, owner),
     );
     this.#commitTx = (changes, owner) => commitTx.immediate(changes, owner);
-    const createTx = db.transaction((items: NewRequest[]) =>
-      items.map((item) => this.#insertRequest(item.request, item.revision, item.taskRuns, item.logs)),
-    );
+    const createTx = db.transaction((items: NewRequest[]) => {
+      const results = items.map((item) => this.#insertRequest(item.request, item.revision, item.taskRuns));
+      // The lines of the requests created here (not of those whose ref was taken), in one go.
+      const lines: LogLine[] = [];
+      items.forEach((item, i) => {
+        if (results[i]!.created && item.logs !== undefined) lines.push(...item.logs);
+      });
+      this.#insertLogs(lines);
+      return results;
+    });
     this.#createTx = (items) => createTx.immediate(items);
   }
 
@@ -160,12 +168,13 @@ class SqliteStore implements Store {
 
   async readLogs(requestUuid: string, query: LogQuery = {}): Promise<StoredLogLine[]> {
     const afterSeq = query.afterSeq ?? 0;
-    const limit = query.limit ?? -1; // SQLite reads a negative LIMIT as "no limit"
-    return this.#run((st) =>
-      query.taskUuid === undefined
-        ? st.readLogs.all(requestUuid, afterSeq, limit)
-        : st.readTaskLogs.all(requestUuid, query.taskUuid, afterSeq, limit),
-    );
+    return this.#run((st) => {
+      const chunks =
+        query.taskUuid === undefined
+          ? st.readLogChunks.iterate(requestUuid, afterSeq)
+          : st.readTaskLogChunks.iterate(requestUuid, query.taskUuid, afterSeq);
+      return linesOfChunks(requestUuid, chunks, afterSeq, query.limit ?? Infinity);
+    });
   }
 
   async claimRequests(owner: string, now: number, leaseMs: number, limit: number): Promise<RequestRecord[]> {
@@ -226,7 +235,6 @@ class SqliteStore implements Store {
     request: RequestRecord,
     revision: RevisionRecord,
     taskRuns: TaskRunRecord[],
-    logs: LogLine[] = [],
   ): CreateRequestResult {
     const st = this.#st!;
     if (st.insertRequest.run(...requestInsertParams(request)).changes === 0) {
@@ -236,8 +244,18 @@ class SqliteStore implements Store {
     }
     this.#saveRevision(revision);
     for (const taskRun of taskRuns) this.#saveTaskRun(taskRun);
-    for (const line of logs) st.insertLog.run(...logInsertParams(line));
     return { created: true, request: { ...request } };
+  }
+
+  /** Appends log lines as chunks (rows.ts), numbered on from the last seq stored. */
+  #insertLogs(lines: readonly LogLine[]): void {
+    if (lines.length === 0) return;
+    const st = this.#st!;
+    let seq = st.lastLogSeq.get() ?? 0;
+    for (const chunk of logChunks(lines)) {
+      seq += chunk.lines.length;
+      st.insertLogChunk.run(seq, chunk.requestUuid, chunk.taskUuid, JSON.stringify(chunk.lines));
+    }
   }
 
   /** The body of commit, inside its transaction: every write must land, else the whole set rolls back. */
@@ -255,7 +273,7 @@ class SqliteStore implements Store {
     }
     for (const revision of changes.revisions ?? []) this.#saveRevision(revision);
     for (const taskRun of changes.taskRuns ?? []) this.#saveTaskRun(taskRun);
-    for (const line of changes.logs ?? []) this.#st!.insertLog.run(...logInsertParams(line));
+    this.#insertLogs(changes.logs ?? []);
     // Checked after the writes, inside the same transaction: request saves never move the owner, so
     // this sees the owner as it was, and a request inserted by this very change set is covered too.
     if (owner !== undefined) this.#assertOwner(changes, owner, fenced);

@@ -6,12 +6,12 @@
 import type Database from 'better-sqlite3';
 import type { RequestFilter } from '../store.js';
 import {
-  LOG_COLUMNS,
+  LOG_CHUNK_COLUMNS,
   REQUEST_COLUMNS,
   REVISION_COLUMNS,
   TASK_RUN_COLUMNS,
   TEMPLATE_COLUMNS,
-  type LogRow,
+  type LogChunkRow,
   type RevisionRow,
   type TaskRunRow,
   type TemplateRow,
@@ -40,9 +40,10 @@ export interface Statements {
   updateTaskRun: Stmt;
   taskRunVersion: Stmt<number>;
   getTaskRuns: Stmt<TaskRunRow>;
-  insertLog: Stmt;
-  readLogs: Stmt<LogRow>;
-  readTaskLogs: Stmt<LogRow>;
+  lastLogSeq: Stmt<number | null>;
+  insertLogChunk: Stmt;
+  readLogChunks: Stmt<LogChunkRow>;
+  readTaskLogChunks: Stmt<LogChunkRow>;
   claimRequests: NamedStmt<RequestRecord>;
   claimDueSchedules: NamedStmt<RequestRecord>;
   renewLease: Stmt;
@@ -140,12 +141,16 @@ export function prepareStatements(db: Database.Database): Statements {
     getTaskRuns: p(
       `SELECT ${TASK_RUN_COLUMNS} FROM task_runs WHERE request_uuid = ? AND revision = ? ORDER BY seq`,
     ),
-    insertLog: p(
-      'INSERT INTO logs (request_uuid, task_uuid, ts, level, source, message) VALUES (?, ?, ?, ?, ?, ?)',
+    // The largest rowid, found at the end of the table's B-tree (no scan).
+    lastLogSeq: p<number | null>('SELECT max(seq) FROM log_chunks').pluck(),
+    insertLogChunk: p('INSERT INTO log_chunks (seq, request_uuid, task_uuid, lines) VALUES (?, ?, ?, ?)'),
+    // A chunk whose last seq is past afterSeq may still begin before it: linesOfChunks cuts it.
+    readLogChunks: p(
+      `SELECT ${LOG_CHUNK_COLUMNS} FROM log_chunks WHERE request_uuid = ? AND seq > ? ORDER BY seq`,
     ),
-    readLogs: p(`SELECT ${LOG_COLUMNS} FROM logs WHERE request_uuid = ? AND seq > ? ORDER BY seq LIMIT ?`),
-    readTaskLogs: p(
-      `SELECT ${LOG_COLUMNS} FROM logs WHERE request_uuid = ? AND task_uuid = ? AND seq > ? ORDER BY seq LIMIT ?`,
+    readTaskLogChunks: p(
+      `SELECT ${LOG_CHUNK_COLUMNS} FROM log_chunks WHERE request_uuid = ? AND task_uuid = ? AND seq > ?
+        ORDER BY seq`,
     ),
     claimRequests: named(CLAIM_REQUESTS),
     claimDueSchedules: named(CLAIM_DUE_SCHEDULES),
