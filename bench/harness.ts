@@ -1,6 +1,6 @@
 /** Builds an engine on a fresh store for a benchmark, with the built-in noop task and in-memory templates. */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -16,11 +16,18 @@ import { compileTemplate } from '../src/template/compile-template.js';
 import { TemplateRegistry } from '../src/template/template-registry.js';
 import type { TemplateDocument } from '../src/template/types.js';
 
-/** The store URL of a fresh, empty store of the given kind. */
+/** The store URL of a fresh, empty store of the given kind (remove it with dropBenchStore). */
 export function freshStoreUrl(kind: string): string {
   if (kind === 'sqlite') return `sqlite:${path.join(mkdtempSync(path.join(tmpdir(), 'o3-bench-')), 'o3.db')}`;
   if (kind === 'postgres' || kind === 'redis') return sharedStoreUrl(kind, 'bench');
   throw new Error(`unknown store kind ${kind} (sqlite, postgres or redis)`);
+}
+
+/** Removes a store made by freshStoreUrl: its schema, its keys, or its SQLite file's folder. */
+export async function dropBenchStore(storeUrl: string): Promise<void> {
+  if (storeUrl.startsWith('sqlite:'))
+    rmSync(path.dirname(storeUrl.slice('sqlite:'.length)), { recursive: true, force: true });
+  else await dropStore(storeUrl);
 }
 
 /** A template of noop tasks with delay 0; `deps[i]` lists the tasks task i depends on. */
@@ -71,7 +78,7 @@ export async function benchEngine(
   const close = async () => {
     await engine.stop();
     await store.close();
-    await dropStore(storeUrl);
+    await dropBenchStore(storeUrl);
   };
   return { engine, store, submit, close, registry, tasks };
 }
