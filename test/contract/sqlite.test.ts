@@ -133,8 +133,8 @@ describe('sqlite store', () => {
     await again.close();
   });
 
-  // A temporary B-tree per statement was a fifth of SQLite's work in W1 (a partial index's
-  // `status IN (…)` predicate is tested through one on every insert and update of a request).
+  // A temporary B-tree per statement was a quarter of SQLite's instructions in W1 (a partial
+  // index's `status IN (…)` predicate is tested through one on every insert and update of a request).
   it('writes records without building a temporary B-tree', async () => {
     const path = freshPath();
     await (await open(path)).close();

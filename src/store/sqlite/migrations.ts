@@ -104,8 +104,8 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // The unfinished requests' index again, its predicate spelled as ORs: SQLite tests `status IN
   // (…)` in a partial index's predicate through a temporary B-tree, built on every insert of a
-  // request and twice on every update (a fifth of SQLite's work in W1, counted with callgrind).
-  // The claim's WHERE must spell it the same way (UNFINISHED in statements.ts).
+  // request and twice on every update (a quarter of SQLite's instructions in W1, counted with
+  // callgrind). The claim's WHERE must spell it the same way (UNFINISHED in statements.ts).
   `
   DROP INDEX requests_unfinished;
   CREATE INDEX requests_unfinished ON requests (created_at, uuid)
@@ -114,7 +114,7 @@ export const MIGRATIONS: readonly string[] = [
   // Log lines stored as chunks: the consecutive lines of one task run (or of the request itself)
   // written by one commit are one row, keyed by the seq of its last line (a line's seq is its
   // chunk's minus the lines after it). A W1 request wrote five rows and five index entries for its
-  // five lines; it now writes two of each (SQLite's instructions per request −16 %), and a task
+  // five lines; it now writes three of each (SQLite's instructions per request −11 %), and a task
   // that logs a job's output at its end writes one row per hundred lines instead of one per line.
   `
   CREATE TABLE log_chunks (
