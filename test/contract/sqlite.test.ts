@@ -140,7 +140,7 @@ describe('sqlite store', () => {
     await (await open(path)).close();
     const db = new Database(path);
     const statements = prepareStatements(db) as unknown as Record<string, Database.Statement>;
-    const writes = Object.entries(statements).filter(([name]) => /^(insert|update)/.test(name));
+    const writes = Object.entries(statements).filter(([name]) => /^(insert|update|save)/.test(name));
     expect(writes.length).toBeGreaterThan(5);
     for (const [name, statement] of writes) {
       const explain = db.prepare(`EXPLAIN ${statement.source}`);

@@ -116,6 +116,27 @@ export function requestUpdateParams(r: RequestRecord): unknown[] {
   ];
 }
 
+/** Parameters of the request save that keeps its identity fields: those it writes, then the key, old version and identity. */
+export function requestSaveParams(r: RequestRecord): unknown[] {
+  return [
+    r.status,
+    r.revision,
+    r.scheduledAt,
+    r.updatedAt,
+    r.endedAt,
+    r.error,
+    r.version,
+    r.uuid,
+    r.version - 1,
+    r.traceId,
+    r.name,
+    r.description,
+    r.templateRef,
+    r.templateVersion,
+    r.payloadHash,
+  ];
+}
+
 /** Parameters of `INSERT INTO revisions`, in column order. */
 export function revisionInsertParams(r: RevisionRecord): unknown[] {
   return [

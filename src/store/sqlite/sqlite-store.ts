@@ -32,6 +32,7 @@ import {
   linesOfChunks,
   logChunks,
   requestInsertParams,
+  requestSaveParams,
   requestUpdateParams,
   revisionInsertParams,
   revisionUpdateParams,
@@ -283,8 +284,10 @@ class SqliteStore implements Store {
   /** A request save fenced by its owner in the same statement; StaleWriteError says which check failed. */
   #saveOwnedRequest(r: RequestRecord, owner: string, release: boolean): void {
     const st = this.#st!;
-    const statement = release ? st.updateOwnedRequestReleasing : st.updateOwnedRequest;
-    if (statement.run(...requestUpdateParams(r), owner).changes === 1) return;
+    const save = release ? st.saveOwnedRequestReleasing : st.saveOwnedRequest;
+    if (save.run(...requestSaveParams(r), owner).changes === 1) return;
+    const update = release ? st.updateOwnedRequestReleasing : st.updateOwnedRequest;
+    if (update.run(...requestUpdateParams(r), owner).changes === 1) return;
     const stored = st.requestVersion.get(r.uuid);
     if (stored !== r.version - 1) throw staleWrite(`request ${r.uuid}`, r.version, stored);
     throw lostLease(r.uuid, st.requestOwner.get(r.uuid), owner);
@@ -293,11 +296,12 @@ class SqliteStore implements Store {
   /** Inserts (version 1) or compare-and-sets a request; StaleWriteError when nothing was written. */
   #saveRequest(r: RequestRecord): void {
     const st = this.#st!;
-    const { changes } =
+    const written =
       r.version === 1
-        ? st.insertRequest.run(...requestInsertParams(r))
-        : st.updateRequest.run(...requestUpdateParams(r));
-    if (changes === 0) throw staleWrite(`request ${r.uuid}`, r.version, st.requestVersion.get(r.uuid));
+        ? st.insertRequest.run(...requestInsertParams(r)).changes === 1
+        : st.saveRequest.run(...requestSaveParams(r)).changes === 1 ||
+          st.updateRequest.run(...requestUpdateParams(r)).changes === 1;
+    if (!written) throw staleWrite(`request ${r.uuid}`, r.version, st.requestVersion.get(r.uuid));
   }
 
   /** Inserts (version 1) or compare-and-sets a revision; StaleWriteError when nothing was written. */
