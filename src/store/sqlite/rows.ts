@@ -95,15 +95,9 @@ export function requestInsertParams(r: RequestRecord): unknown[] {
   ];
 }
 
-/** Parameters of the request compare-and-set update: the mutable fields, then uuid and old version. */
-export function requestUpdateParams(r: RequestRecord): unknown[] {
+/** What a request's saves write, then its uuid and the version the save replaces. */
+function requestChangeParams(r: RequestRecord): unknown[] {
   return [
-    r.traceId,
-    r.name,
-    r.description,
-    r.templateRef,
-    r.templateVersion,
-    r.payloadHash,
     r.status,
     r.revision,
     r.scheduledAt,
@@ -116,25 +110,19 @@ export function requestUpdateParams(r: RequestRecord): unknown[] {
   ];
 }
 
-/** Parameters of the request save that keeps its identity fields: those it writes, then the key, old version and identity. */
+/** The fields fixed when a request is created (besides ref and createdAt, which no update names). */
+function requestIdentityParams(r: RequestRecord): unknown[] {
+  return [r.traceId, r.name, r.description, r.templateRef, r.templateVersion, r.payloadHash];
+}
+
+/** Parameters of the request compare-and-set update: identity fields, the rest, uuid and old version. */
+export function requestUpdateParams(r: RequestRecord): unknown[] {
+  return [...requestIdentityParams(r), ...requestChangeParams(r)];
+}
+
+/** Parameters of the save that keeps the identity fields: the changes, uuid, old version, identity. */
 export function requestSaveParams(r: RequestRecord): unknown[] {
-  return [
-    r.status,
-    r.revision,
-    r.scheduledAt,
-    r.updatedAt,
-    r.endedAt,
-    r.error,
-    r.version,
-    r.uuid,
-    r.version - 1,
-    r.traceId,
-    r.name,
-    r.description,
-    r.templateRef,
-    r.templateVersion,
-    r.payloadHash,
-  ];
+  return [...requestChangeParams(r), ...requestIdentityParams(r)];
 }
 
 /** Parameters of `INSERT INTO revisions`, in column order. */
