@@ -80,7 +80,7 @@ const UPDATE_OWNED_REQUEST_RELEASING = UPDATE_OWNED_REQUEST.replace(
 // The same save for a request whose identity fields (trace id, name, description, template and
 // payload hash) are those stored, which is every save the engine makes. SQLite rewrites an index
 // for every column in SET, even to its own value: setting template_ref and trace_id rewrote two
-// indexes per save (8 % of SQLite's instructions in W1). When they differ, nothing is written and
+// indexes per save (7 % of SQLite's instructions in W1). When they differ, nothing is written and
 // the store falls back to UPDATE_REQUEST.
 const SAVE_REQUEST = `UPDATE requests SET status = ?, revision = ?, scheduled_at = ?, updated_at = ?,
   ended_at = ?, error = ?, version = ? WHERE uuid = ? AND version = ? AND trace_id = ? AND name IS ?
