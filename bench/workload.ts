@@ -4,6 +4,7 @@
  * JSON line: `{ workload, value, unit, peakRssMb, ...details }`.
  */
 import { randomUUID } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino } from 'pino';
 import type { RequestRecord } from '../src/store/records.js';
 import { benchEngine, inParallel, noopTemplate, rawCommitRate, whenEnded } from './harness.js';
@@ -20,6 +21,20 @@ const cpuMicros = (since: NodeJS.CpuUsage) => {
   const { user, system } = process.cpuUsage(since);
   return user + system;
 };
+
+/**
+ * Watches how long the event loop stands still (a commit, a checkpoint, a collection): what the API
+ * and the hand-offs feel while a workload runs. `stop` gives the p99 and the longest, in ms.
+ */
+function watchLoopDelay() {
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  histogram.enable();
+  return () => {
+    histogram.disable();
+    const ms = (ns: number) => Math.round(ns / 1e5) / 10;
+    return { loopDelayP99Ms: ms(histogram.percentile(99)), loopDelayMaxMs: ms(histogram.max) };
+  };
+}
 
 /** The value under which a share `q` of the numbers lies. */
 function percentile(values: number[], q: number): number {
@@ -58,12 +73,14 @@ async function w1() {
   const done = whenEnded(h.engine, size);
   const start = performance.now();
   const cpu = process.cpuUsage();
+  const loopDelay = watchLoopDelay();
   await inParallel(Array.from({ length: size }), CONCURRENCY, () => h.submit('single'));
   await done;
   const value = size / seconds(start);
   const cpuUsPerTask = cpuMicros(cpu) / size;
+  const delays = loopDelay();
   await h.close();
-  return { value, unit: 'tasks/s', cpuUsPerTask };
+  return { value, unit: 'tasks/s', cpuUsPerTask, ...delays };
 }
 
 /**
@@ -75,6 +92,7 @@ async function w1bulk() {
   const done = whenEnded(h.engine, size);
   const start = performance.now();
   const cpu = process.cpuUsage();
+  const loopDelay = watchLoopDelay();
   for (let first = 0; first < size; first += BULK) {
     const group = Math.min(BULK, size - first);
     await Promise.all(Array.from({ length: group }, () => h.submit('single')));
@@ -82,8 +100,9 @@ async function w1bulk() {
   await done;
   const value = size / seconds(start);
   const cpuUsPerTask = cpuMicros(cpu) / size;
+  const delays = loopDelay();
   await h.close();
-  return { value, unit: 'tasks/s', cpuUsPerTask };
+  return { value, unit: 'tasks/s', cpuUsPerTask, ...delays };
 }
 
 /** W2: `size` diamond workflows A → B, C → D. */

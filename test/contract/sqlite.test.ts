@@ -1,14 +1,15 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { O3Error, StoreUnavailableError } from '../../src/errors.js';
 import { createStore } from '../../src/store/create-store.js';
+import { BackgroundCheckpointer } from '../../src/store/sqlite/checkpointer.js';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import {
@@ -85,6 +86,33 @@ describe('sqlite store', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     db.close();
+  });
+
+  it('copies committed writes into the file in the background, long before the autocheckpoint', async () => {
+    const path = freshPath();
+    const store = await open(path);
+    const pageSize = 4096;
+    const before = statSync(path).size;
+    // A few hundred WAL frames: far below the writer's autocheckpoint (10,000), which would
+    // otherwise leave the database file as it was.
+    await store.createRequests(Array.from({ length: 200 }, () => makeSubmission({}, 2)));
+    await vi.waitFor(() => expect(statSync(path).size).toBeGreaterThanOrEqual(before + 20 * pageSize), {
+      timeout: 5000,
+    });
+    const submission = makeSubmission({}, 1);
+    await store.createRequest(submission.request, submission.revision, submission.taskRuns);
+    await store.close();
+    const again = await open(path);
+    expect(await again.getRequest(submission.request.uuid)).toEqual(submission.request);
+    await again.close();
+  });
+
+  it('leaves checkpoints to the writer when the background connection cannot open the file', async () => {
+    const checkpointer = new BackgroundCheckpointer(freshPath());
+    expect(await checkpointer.checkpoint()).toBe(0);
+    checkpointer.afterWrite(); // gave up: starts nothing
+    expect(await checkpointer.checkpoint()).toBe(0);
+    await checkpointer.close();
   });
 
   it('brings a file of the first migration up to date, keeping its requests and log lines', async () => {

@@ -26,6 +26,7 @@ import type {
   TemplateRecord,
 } from '../store.js';
 import { compareTemplateRecords } from '../store.js';
+import { BackgroundCheckpointer } from './checkpointer.js';
 import { MIGRATIONS } from './migrations.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import {
@@ -64,6 +65,7 @@ class SqliteStore implements Store {
   readonly #lists = new Map<string, Database.Statement<unknown[], RequestRecord>>();
   #commitTx: ((changes: ChangeSet, owner: string | undefined) => void) | undefined;
   #createTx: ((items: NewRequest[]) => CreateRequestResult[]) | undefined;
+  #checkpointer: BackgroundCheckpointer | undefined;
 
   constructor(path: string) {
     this.#path = path;
@@ -96,6 +98,9 @@ class SqliteStore implements Store {
       return results;
     });
     this.#createTx = (items) => createTx.immediate(items);
+    // A file of its own (not :memory:, nor a URI the worker could read otherwise) has a WAL to copy.
+    if (this.#path !== ':memory:' && !this.#path.startsWith('file:'))
+      this.#checkpointer = new BackgroundCheckpointer(this.#path);
   }
 
   async ping(): Promise<void> {
@@ -108,6 +113,7 @@ class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.#checkpointer?.close();
     if (this.#db?.open === true) this.#db.close();
   }
 
@@ -118,16 +124,20 @@ class SqliteStore implements Store {
     logs?: LogLine[],
   ): Promise<CreateRequestResult> {
     const [result] = this.#run(() => this.#createTx!([{ request, revision, taskRuns, logs }]));
+    this.#checkpointer?.afterWrite();
     return result!;
   }
 
   async createRequests(items: NewRequest[]): Promise<CreateRequestResult[]> {
     if (items.length === 0) return [];
-    return this.#run(() => this.#createTx!(items));
+    const results = this.#run(() => this.#createTx!(items));
+    this.#checkpointer?.afterWrite();
+    return results;
   }
 
   async commit(changes: ChangeSet, options?: CommitOptions): Promise<void> {
     this.#run(() => this.#commitTx!(changes, options?.owner));
+    this.#checkpointer?.afterWrite();
   }
 
   async getRequest(uuid: string): Promise<RequestRecord | undefined> {
