@@ -17,7 +17,7 @@ import {
   revisionInsertParams,
   taskRunInsertParams,
 } from '../../src/store/sqlite/rows.js';
-import { prepareStatements } from '../../src/store/sqlite/statements.js';
+import { listStatement, prepareStatements } from '../../src/store/sqlite/statements.js';
 import type { Store } from '../../src/store/store.js';
 import { T0, bump, makeLog, makeSubmission, makeTemplateRecord, requestWithStatus } from './fixtures.js';
 import { describeStoreContract } from './store-contract.js';
@@ -179,6 +179,30 @@ describe('sqlite store', () => {
         name,
         ephemeral: false,
       });
+    }
+    db.close();
+  });
+
+  it('lists every filter shape newest first from an index, never sorting the matches', async () => {
+    const path = freshPath();
+    await (await open(path)).close();
+    const db = new Database(path);
+    const cache = new Map();
+    for (let shape = 0; shape < 16; shape++) {
+      const key = [0, 1, 2, 3].map((bit) => ((shape >> bit) & 1 ? '1' : '0')).join('');
+      for (const withCursor of [false, true]) {
+        const { source } = listStatement(db, cache, key, withCursor);
+        const plan = db
+          .prepare(`EXPLAIN QUERY PLAN ${source}`)
+          .all(...Array<null>(source.split('?').length - 1).fill(null)) as { detail: string }[];
+        const details = plan.map((step) => step.detail).join('; ');
+        expect({ key, withCursor, details }).toEqual({
+          key,
+          withCursor,
+          details: expect.stringMatching(/USING (COVERING )?INDEX/),
+        });
+        expect(details).not.toMatch(/TEMP B-TREE/);
+      }
     }
     db.close();
   });

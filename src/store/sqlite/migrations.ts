@@ -130,4 +130,18 @@ export const MIGRATIONS: readonly string[] = [
     SELECT seq, request_uuid, task_uuid, json_array(json_array(ts, level, source, message)) FROM logs;
   DROP TABLE logs;
   `,
+  // The list indexes again, ascending: a new request has the newest created_at, so under
+  // (created_at DESC, …) it went to the first leaf of each, where every split moves cells among
+  // three pages; ascending, it lands on the last leaf. SQLite reads them backwards for the lists'
+  // newest-first order, with the same plans (SQLite's instructions per W1 request −3 %).
+  `
+  DROP INDEX requests_by_created;
+  DROP INDEX requests_by_status;
+  DROP INDEX requests_by_template;
+  DROP INDEX requests_by_trace;
+  CREATE INDEX requests_by_created ON requests (created_at, uuid);
+  CREATE INDEX requests_by_status ON requests (status, created_at, uuid);
+  CREATE INDEX requests_by_template ON requests (template_ref, created_at, uuid);
+  CREATE INDEX requests_by_trace ON requests (trace_id, created_at, uuid);
+  `,
 ];

@@ -49,9 +49,18 @@ import { filterValues, listStatement, prepareStatements, type Statements } from 
 /** How long a statement waits for another connection's write lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
 
+/** Options of the SQLite store. */
+export interface SqliteStoreOptions {
+  /**
+   * Checkpoint the WAL on a second connection in a worker thread (BackgroundCheckpointer); true by
+   * default. Off, the writer alone checkpoints, every 10,000 frames, as SQLite does by itself.
+   */
+  backgroundCheckpoints?: boolean;
+}
+
 /** Creates the SQLite store for a file path (its folder is created) or `:memory:`; call init() next. */
-export function createSqliteStore(path: string): Store {
-  return new SqliteStore(path);
+export function createSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
+  return new SqliteStore(path, options.backgroundCheckpoints ?? true);
 }
 
 /** The store over one better-sqlite3 connection; see the module comment. */
@@ -67,8 +76,11 @@ class SqliteStore implements Store {
   #createTx: ((items: NewRequest[]) => CreateRequestResult[]) | undefined;
   #checkpointer: BackgroundCheckpointer | undefined;
 
-  constructor(path: string) {
+  readonly #backgroundCheckpoints: boolean;
+
+  constructor(path: string, backgroundCheckpoints: boolean) {
     this.#path = path;
+    this.#backgroundCheckpoints = backgroundCheckpoints;
   }
 
   async init(): Promise<void> {
@@ -99,8 +111,8 @@ class SqliteStore implements Store {
     });
     this.#createTx = (items) => createTx.immediate(items);
     // A file of its own (not :memory:, nor a URI the worker could read otherwise) has a WAL to copy.
-    if (this.#path !== ':memory:' && !this.#path.startsWith('file:'))
-      this.#checkpointer = new BackgroundCheckpointer(this.#path);
+    const ownFile = this.#path !== ':memory:' && !this.#path.startsWith('file:');
+    if (this.#backgroundCheckpoints && ownFile) this.#checkpointer = new BackgroundCheckpointer(this.#path);
   }
 
   async ping(): Promise<void> {
