@@ -183,6 +183,35 @@ describe('sqlite store', () => {
     db.close();
   });
 
+  it('stores a commit’s lines of one request as one chunk, whatever task runs logged them', async () => {
+    const path = freshPath();
+    const store = await open(path);
+    const s = makeSubmission({}, 2);
+    await store.createRequest(s.request, s.revision, s.taskRuns, s.logs);
+    const [first, second] = s.taskRuns.map((t) => t.uuid) as [string, string];
+    const tasks = [first, null, second, first, second, null, first];
+    const lines = tasks.map((task, i) => ({ ...makeLog(s.request, `line ${i}`, task), ts: T0 + i }));
+    await store.commit({ logs: lines });
+    const db = new Database(path, { readonly: true });
+    // The create's chunk and the commit's.
+    expect(db.prepare('SELECT count(*) FROM log_chunks').pluck().get()).toBe(2);
+    db.close();
+    const all = await store.readLogs(s.request.uuid);
+    expect(all.map(({ seq: _seq, ...line }) => line)).toEqual([...s.logs, ...lines]);
+    for (const task of [first, second]) {
+      const mine = all.filter((l) => l.taskUuid === task);
+      expect(mine.map((l) => l.message)).toEqual(
+        lines.filter((l) => l.taskUuid === task).map((l) => l.message),
+      );
+      for (const line of [{ seq: 0 }, ...all]) {
+        expect(
+          await store.readLogs(s.request.uuid, { taskUuid: task, afterSeq: line.seq, limit: 1 }),
+        ).toEqual(mine.filter((l) => l.seq > line.seq).slice(0, 1));
+      }
+    }
+    await store.close();
+  });
+
   it('lists every filter shape newest first from an index, never sorting the matches', async () => {
     const path = freshPath();
     await (await open(path)).close();

@@ -144,4 +144,10 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX requests_by_template ON requests (template_ref, created_at, uuid);
   CREATE INDEX requests_by_trace ON requests (trace_id, created_at, uuid);
   `,
+  // No table changes: a log chunk may now hold the lines of several task runs of one request (its
+  // task_uuid '*', each line naming its own). The version moves so that an older O3, which would
+  // take such a chunk's lines for one task run's, refuses the file.
+  `
+  -- log chunks may be mixed (rows.ts, MIXED_CHUNK)
+  `,
 ];

@@ -196,7 +196,7 @@ class SqliteStore implements Store {
         query.taskUuid === undefined
           ? st.readLogChunks.iterate(requestUuid, afterSeq)
           : st.readTaskLogChunks.iterate(requestUuid, query.taskUuid, afterSeq);
-      return linesOfChunks(requestUuid, chunks, afterSeq, query.limit ?? Infinity);
+      return linesOfChunks(requestUuid, chunks, afterSeq, query.limit ?? Infinity, query.taskUuid);
     });
   }
 

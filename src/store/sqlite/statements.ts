@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import type { RequestFilter } from '../store.js';
 import {
   LOG_CHUNK_COLUMNS,
+  MIXED_CHUNK,
   REQUEST_COLUMNS,
   REVISION_COLUMNS,
   TASK_RUN_COLUMNS,
@@ -169,8 +170,8 @@ export function prepareStatements(db: Database.Database): Statements {
       `SELECT ${LOG_CHUNK_COLUMNS} FROM log_chunks WHERE request_uuid = ? AND seq > ? ORDER BY seq`,
     ),
     readTaskLogChunks: p(
-      `SELECT ${LOG_CHUNK_COLUMNS} FROM log_chunks WHERE request_uuid = ? AND task_uuid = ? AND seq > ?
-        ORDER BY seq`,
+      `SELECT ${LOG_CHUNK_COLUMNS} FROM log_chunks
+        WHERE request_uuid = ? AND task_uuid IN (?, '${MIXED_CHUNK}') AND seq > ? ORDER BY seq`,
     ),
     claimRequests: named(CLAIM_REQUESTS),
     claimDueSchedules: named(CLAIM_DUE_SCHEDULES),
