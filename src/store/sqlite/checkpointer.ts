@@ -12,6 +12,12 @@ import { Worker } from 'node:worker_threads';
 
 /** At most one checkpoint starts per this many ms: copying a hot page once per interval, not once per commit. */
 export const CHECKPOINT_INTERVAL_MS = 100;
+/**
+ * Nor before this many records were written since the last: a checkpoint syncs the WAL and the file,
+ * and a commit's writes to the WAL meanwhile may wait for pages under writeback. A trickle of small
+ * commits (a chain's hand-offs) leaves the copying to the writer's autocheckpoint, far off.
+ */
+export const RECORDS_PER_CHECKPOINT = 2000;
 
 // Plain CommonJS, so the worker needs no TypeScript loader: it opens the file and checkpoints
 // (PASSIVE: never waits for, nor blocks, the writer) each time it is asked, answering when done.
@@ -43,15 +49,21 @@ export class BackgroundCheckpointer {
   #exited: Promise<void> = Promise.resolve();
   #running: Promise<number> | undefined;
   #lastStartMs = -Infinity;
+  #recordsSince = 0;
   #failed = false;
 
   constructor(private readonly path: string) {}
 
-  /** Called after each write transaction: starts a checkpoint unless one runs or one started lately. */
-  afterWrite(now = performance.now()): void {
-    if (this.#running !== undefined || this.#failed || now - this.#lastStartMs < CHECKPOINT_INTERVAL_MS)
-      return;
+  /**
+   * Called after each write transaction with the records (and log lines) it wrote: starts a
+   * checkpoint once enough were written, unless one runs or one started lately.
+   */
+  afterWrite(records: number, now = performance.now()): void {
+    this.#recordsSince += records;
+    if (this.#recordsSince < RECORDS_PER_CHECKPOINT || this.#running !== undefined || this.#failed) return;
+    if (now - this.#lastStartMs < CHECKPOINT_INTERVAL_MS) return;
     this.#lastStartMs = now;
+    this.#recordsSince = 0;
     void this.checkpoint();
   }
 

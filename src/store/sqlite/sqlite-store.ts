@@ -135,21 +135,22 @@ class SqliteStore implements Store {
     taskRuns: TaskRunRecord[],
     logs?: LogLine[],
   ): Promise<CreateRequestResult> {
-    const [result] = this.#run(() => this.#createTx!([{ request, revision, taskRuns, logs }]));
-    this.#checkpointer?.afterWrite();
+    const item = { request, revision, taskRuns, logs };
+    const [result] = this.#run(() => this.#createTx!([item]));
+    this.#checkpointer?.afterWrite(recordsOf(item));
     return result!;
   }
 
   async createRequests(items: NewRequest[]): Promise<CreateRequestResult[]> {
     if (items.length === 0) return [];
     const results = this.#run(() => this.#createTx!(items));
-    this.#checkpointer?.afterWrite();
+    this.#checkpointer?.afterWrite(items.reduce((sum, item) => sum + recordsOf(item), 0));
     return results;
   }
 
   async commit(changes: ChangeSet, options?: CommitOptions): Promise<void> {
     this.#run(() => this.#commitTx!(changes, options?.owner));
-    this.#checkpointer?.afterWrite();
+    this.#checkpointer?.afterWrite(recordsOf(changes));
   }
 
   async getRequest(uuid: string): Promise<RequestRecord | undefined> {
@@ -382,6 +383,19 @@ class SqliteStore implements Store {
       throw toStoreError(error, this.#path, this.#db);
     }
   }
+}
+
+/** How many records and log lines a change set or new request writes: what a checkpoint will copy, roughly. */
+function recordsOf(changes: ChangeSet & { request?: RequestRecord; revision?: RevisionRecord }): number {
+  const { requests, revisions, taskRuns, logs, request, revision } = changes;
+  const single = (request ? 1 : 0) + (revision ? 1 : 0);
+  return (
+    single +
+    (requests?.length ?? 0) +
+    (revisions?.length ?? 0) +
+    (taskRuns?.length ?? 0) +
+    (logs?.length ?? 0)
+  );
 }
 
 /** The error of a fencing check: the request is gone, or another node (or none) owns it. */
