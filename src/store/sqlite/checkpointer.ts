@@ -43,7 +43,7 @@ parentPort.on('message', (message) => {
 
 const DRIVER = createRequire(import.meta.url).resolve('better-sqlite3');
 
-/** The background checkpoints of one database file; started by the first write it hears of. */
+/** The background checkpoints of one database file; its worker starts with the first checkpoint. */
 export class BackgroundCheckpointer {
   #worker: Worker | undefined;
   #exited: Promise<void> = Promise.resolve();
