@@ -135,16 +135,16 @@ class SqliteStore implements Store {
     taskRuns: TaskRunRecord[],
     logs?: LogLine[],
   ): Promise<CreateRequestResult> {
-    const item = { request, revision, taskRuns, logs };
-    const [result] = this.#run(() => this.#createTx!([item]));
-    this.#checkpointer?.afterWrite(recordsOf(item));
+    const items = [{ request, revision, taskRuns, logs }];
+    const [result] = this.#run(() => this.#createTx!(items));
+    this.#checkpointer?.afterWrite(newRecordsOf(items));
     return result!;
   }
 
   async createRequests(items: NewRequest[]): Promise<CreateRequestResult[]> {
     if (items.length === 0) return [];
     const results = this.#run(() => this.#createTx!(items));
-    this.#checkpointer?.afterWrite(items.reduce((sum, item) => sum + recordsOf(item), 0));
+    this.#checkpointer?.afterWrite(newRecordsOf(items));
     return results;
   }
 
@@ -385,17 +385,14 @@ class SqliteStore implements Store {
   }
 }
 
-/** How many records and log lines a change set or new request writes: what a checkpoint will copy, roughly. */
-function recordsOf(changes: ChangeSet & { request?: RequestRecord; revision?: RevisionRecord }): number {
-  const { requests, revisions, taskRuns, logs, request, revision } = changes;
-  const single = (request ? 1 : 0) + (revision ? 1 : 0);
-  return (
-    single +
-    (requests?.length ?? 0) +
-    (revisions?.length ?? 0) +
-    (taskRuns?.length ?? 0) +
-    (logs?.length ?? 0)
-  );
+/** The records and log lines a change set writes: roughly what a checkpoint will copy. */
+function recordsOf({ requests, revisions, taskRuns, logs }: ChangeSet): number {
+  return (requests?.length ?? 0) + (revisions?.length ?? 0) + (taskRuns?.length ?? 0) + (logs?.length ?? 0);
+}
+
+/** The same for new requests: each with its revision, task runs and log lines. */
+function newRecordsOf(items: readonly NewRequest[]): number {
+  return items.reduce((sum, item) => sum + 2 + item.taskRuns.length + (item.logs?.length ?? 0), 0);
 }
 
 /** The error of a fencing check: the request is gone, or another node (or none) owns it. */
