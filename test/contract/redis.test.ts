@@ -191,6 +191,21 @@ describe('redis store: connection loss', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
+  it('runs its scripts by their source when Redis lost them (SCRIPT FLUSH), non-ASCII text included', async () => {
+    const store = await open(freshPrefix());
+    const s = makeSubmission({ name: 'é ✓ "quoted"' });
+    await admin.call('SCRIPT', 'FLUSH');
+    await store.createRequest(s.request, s.revision, s.taskRuns, s.logs);
+    await admin.call('SCRIPT', 'FLUSH');
+    await store.commit({ logs: [makeLog(s.request, 'ünïcode ✓ 日本')] });
+    expect(await store.getRequest(s.request.uuid)).toEqual(s.request);
+    expect((await store.readLogs(s.request.uuid)).map((line) => line.message)).toEqual([
+      'request stored',
+      'ünïcode ✓ 日本',
+    ]);
+    await store.close();
+  });
+
   it('reconnects by itself after its connection is killed', async () => {
     const store = await open(freshPrefix());
     const s = makeSubmission();

@@ -14,6 +14,7 @@ import type {
   TaskRunRecord,
 } from '../store.js';
 import { jsonWithDocument } from '../document-json.js';
+import type { ScriptArgs } from './script-args.js';
 
 /** The list-index member of a request: createdAt zero-padded to 16 digits, then the uuid. */
 export function memberOf(createdAt: number, uuid: string): string {
@@ -40,11 +41,11 @@ type RequestJson = Pick<
 >;
 
 /**
- * The script arguments of a request, in the order take_request reads them: identity, version and
+ * Adds the script arguments of a request, in the order take_request reads them: identity, version and
  * the fields every write sets, then, for an insert (version 1) only, ref, list member, createdAt,
  * owner and lease, which a save never writes.
  */
-export function requestArgs(r: RequestRecord): string[] {
+export function addRequest(out: ScriptArgs, r: RequestRecord): void {
   const json: RequestJson = {
     traceId: r.traceId,
     name: r.name,
@@ -57,26 +58,21 @@ export function requestArgs(r: RequestRecord): string[] {
     endedAt: r.endedAt,
     error: r.error,
   };
-  const args = [
-    r.uuid,
-    String(r.version),
-    r.status,
-    String(r.updatedAt),
-    r.templateRef,
-    r.traceId,
-    orEmpty(r.scheduledAt),
-    JSON.stringify(json),
-  ];
+  out.add(r.uuid);
+  out.add(String(r.version));
+  out.add(r.status);
+  out.add(String(r.updatedAt));
+  out.add(r.templateRef);
+  out.add(r.traceId);
+  out.add(orEmpty(r.scheduledAt));
+  out.add(JSON.stringify(json));
   if (r.version === 1) {
-    args.push(
-      r.ref,
-      memberOf(r.createdAt, r.uuid),
-      String(r.createdAt),
-      r.owner ?? '',
-      orEmpty(r.leaseExpiresAt),
-    );
+    out.add(r.ref);
+    out.add(memberOf(r.createdAt, r.uuid));
+    out.add(String(r.createdAt));
+    out.add(r.owner ?? '');
+    out.add(orEmpty(r.leaseExpiresAt));
   }
-  return args;
 }
 
 /** A request from its hash (as HGETALL gives it: an object, or a flat array from a script). */
@@ -104,14 +100,16 @@ export function pairs(flat: string[]): Record<string, string> {
 }
 
 /**
- * The script arguments of a revision, in the order take_revision reads them. Besides identity,
+ * Adds the script arguments of a revision, in the order take_revision reads them. Besides identity,
  * reason, payload, template and warnings are fixed when a revision is added: only the insert
  * sends and writes them (last), and a save sends and writes only status, times and error.
  */
-export function revisionArgs(r: RevisionRecord): string[] {
+export function addRevision(out: ScriptArgs, r: RevisionRecord): void {
   const { requestUuid, revision, status, startedAt, endedAt, error, version } = r;
-  const saved = JSON.stringify({ status, startedAt, endedAt, error, version });
-  const args = [requestUuid, String(revision), String(version), saved];
+  out.add(requestUuid);
+  out.add(String(revision));
+  out.add(String(version));
+  out.add(JSON.stringify({ status, startedAt, endedAt, error, version }));
   if (version === 1) {
     // Object literals of fixed shape, not rest destructuring (which copies through a slow path).
     const fields = {
@@ -122,13 +120,12 @@ export function revisionArgs(r: RevisionRecord): string[] {
       createdAt: r.createdAt,
       warnings: r.warnings,
     };
-    args.push(jsonWithDocument(fields, 'template', r.template));
+    out.add(jsonWithDocument(fields, 'template', r.template));
   }
-  return args;
 }
 
-/** The script arguments of a task run, in the order take_run reads them; identity last, on insert only. */
-export function taskRunArgs(t: TaskRunRecord): string[] {
+/** Adds the script arguments of a task run, in the order take_run reads them; identity last, on insert only. */
+export function addTaskRun(out: ScriptArgs, t: TaskRunRecord): void {
   const { uuid, requestUuid, revision, createdAt, version } = t;
   const rest = JSON.stringify({
     taskRef: t.taskRef,
@@ -143,9 +140,12 @@ export function taskRunArgs(t: TaskRunRecord): string[] {
     endedAt: t.endedAt,
     version,
   });
-  const args = [uuid, requestUuid, String(revision), String(version), rest];
-  if (version === 1) args.push(JSON.stringify({ uuid, requestUuid, revision, createdAt }));
-  return args;
+  out.add(uuid);
+  out.add(requestUuid);
+  out.add(String(revision));
+  out.add(String(version));
+  out.add(rest);
+  if (version === 1) out.add(JSON.stringify({ uuid, requestUuid, revision, createdAt }));
 }
 
 /** A revision or task run from its identity and other JSON, as the read scripts return them. */
@@ -158,20 +158,21 @@ export function fromParts<T>(flat: string[]): T[] {
 }
 
 /**
- * The script arguments of log lines, as take_logs reads them: grouped by request (a change set
+ * Adds the script arguments of log lines, as take_logs reads them: grouped by request (a change set
  * interleaves many requests' lines; each request's keep their order), the request sent once per
  * group, then each line's task run and JSON.
  */
-export function logArgs(lines: readonly LogLine[]): string[] {
+export function addLogs(out: ScriptArgs, lines: readonly LogLine[]): void {
   const groups = new Map<string, LogLine[]>();
   for (const line of lines) {
     const group = groups.get(line.requestUuid);
     if (group === undefined) groups.set(line.requestUuid, [line]);
     else group.push(line);
   }
-  const args = [String(groups.size)];
+  out.add(String(groups.size));
   for (const [requestUuid, group] of groups) {
-    args.push(requestUuid, String(group.length));
+    out.add(requestUuid);
+    out.add(String(group.length));
     for (const l of group) {
       const { taskUuid } = l;
       const json = JSON.stringify({
@@ -181,10 +182,10 @@ export function logArgs(lines: readonly LogLine[]): string[] {
         source: l.source,
         message: l.message,
       });
-      args.push(taskUuid ?? '', json);
+      out.add(taskUuid ?? '');
+      out.add(json);
     }
   }
-  return args;
 }
 
 /** A stored log line from its JSON and position. */

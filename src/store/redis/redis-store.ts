@@ -30,17 +30,18 @@ import type {
 } from '../store.js';
 import { compareTemplateRecords } from '../store.js';
 import {
+  addLogs,
+  addRequest,
+  addRevision,
+  addTaskRun,
   fromParts,
-  logArgs,
   memberOf,
   pairs,
-  requestArgs,
-  revisionArgs,
-  taskRunArgs,
   toLogLine,
   toRequest,
 } from './record-codec.js';
 import { toStoreError } from './redis-errors.js';
+import { ScriptArgs } from './script-args.js';
 import { SCRIPTS, type ScriptName } from './scripts.js';
 
 /** Options of the Redis store. */
@@ -162,15 +163,14 @@ class RedisStore implements Store {
 
   async createRequests(items: NewRequest[]): Promise<CreateRequestResult[]> {
     if (items.length === 0) return [];
-    const replies = (await this.#script(
-      'createRequests',
-      counted(items, (item) => [
-        ...requestArgs(item.request),
-        ...revisionArgs(item.revision),
-        ...counted(item.taskRuns, taskRunArgs),
-        ...logArgs(item.logs ?? []),
-      ]),
-    )) as [number, string[]?][];
+    const args = this.#args();
+    args.addCounted(items, (out, item) => {
+      addRequest(out, item.request);
+      addRevision(out, item.revision);
+      out.addCounted(item.taskRuns, addTaskRun);
+      addLogs(out, item.logs ?? []);
+    });
+    const replies = (await this.#run('createRequests', args)) as [number, string[]?][];
     return items.map((item, i) => {
       const [created, hash] = replies[i] ?? [];
       if (created === 1) return { created: true, request: { ...item.request } };
@@ -188,15 +188,15 @@ class RedisStore implements Store {
     const releases = owner === '' ? [] : (changes.releases ?? []);
     const writes = requests.length + revisions.length + taskRuns.length + logs.length + releases.length;
     if (writes === 0) return;
-    await this.#script('commit', [
-      owner,
-      ...counted(owner === '' ? [] : touchedRequests(changes), (uuid) => [uuid]),
-      ...counted(requests, requestArgs),
-      ...counted(revisions, revisionArgs),
-      ...counted(taskRuns, taskRunArgs),
-      ...logArgs(logs),
-      ...counted(releases, (uuid) => [uuid]),
-    ]);
+    const args = this.#args();
+    args.add(owner);
+    args.addCounted(owner === '' ? [] : touchedRequests(changes), addString);
+    args.addCounted(requests, addRequest);
+    args.addCounted(revisions, addRevision);
+    args.addCounted(taskRuns, addTaskRun);
+    addLogs(args, logs);
+    args.addCounted(releases, addString);
+    await this.#run('commit', args);
   }
 
   async getRequest(uuid: string): Promise<RequestRecord | undefined> {
@@ -223,7 +223,8 @@ class RedisStore implements Store {
     if (filter.traceId !== undefined) filters.push(['tr', filter.traceId]);
     // One item more than asked tells whether a next page exists.
     const rows = (await this.#script('listRequests', [
-      ...counted(filters, (f) => f),
+      String(filters.length),
+      ...filters.flat(),
       after === undefined ? '' : memberOf(...after),
       String(page.limit + 1),
     ])) as string[][];
@@ -327,16 +328,28 @@ class RedisStore implements Store {
     return { items: keep ? [r] : [], nextCursor: null };
   }
 
+  /** Runs a script with the arguments given. */
+  async #script(name: ScriptName, values: string[]): Promise<unknown> {
+    const args = this.#args();
+    for (const value of values) args.add(value);
+    return this.#run(name, args);
+  }
+
+  /** A script's arguments, the first of which is always the prefix (every script's ARGV[1]). */
+  #args(): ScriptArgs {
+    const args = new ScriptArgs();
+    args.add(this.#prefix);
+    return args;
+  }
+
   /** Runs a script by its hash, loading it again when Redis lost it (a restart, SCRIPT FLUSH). */
-  async #script(name: ScriptName, args: string[]): Promise<unknown> {
+  async #run(name: ScriptName, args: ScriptArgs): Promise<unknown> {
     return this.#call(async (redis) => {
       try {
-        // One array argument (ioredis flattens it): spreading a commit of 10,000 task runs into call
-        // arguments would overflow the stack.
-        return await redis.evalsha(SHAS[name], 0, [this.#prefix, ...args]);
+        return await redis.sendCommand(args.command('evalsha', SHAS[name]));
       } catch (error) {
         if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
-        return redis.eval(SCRIPTS[name], 0, [this.#prefix, ...args]);
+        return redis.sendCommand(args.command('eval', SCRIPTS[name]));
       }
     });
   }
@@ -388,11 +401,9 @@ function parseUrl(url: string, prefixOption: string | undefined): { url: string;
   return { url: parsed.toString(), prefix };
 }
 
-/** A count followed by the arguments of each item, as the scripts' take_list reads them. */
-function counted<T>(items: readonly T[], args: (item: T) => string[]): string[] {
-  const out = [String(items.length)];
-  for (const item of items) out.push(...args(item));
-  return out;
+/** Adds one string argument (for ScriptArgs.addCounted). */
+function addString(out: ScriptArgs, value: string): void {
+  out.add(value);
 }
 
 /** The uuids of every request a change set touches, for fencing. */
