@@ -2,8 +2,8 @@
  * Script arguments written straight in Redis's wire format. ioredis encodes a command by copying
  * its argument list twice and then appending to one string argument by argument: for a commit of
  * fifty requests, thousands of concatenations, each piece a string the collector copies and the
- * socket write then flattens. Here the record writers add each argument once, one join makes the
- * text, and the same text serves EVALSHA and, when Redis lost the script, EVAL.
+ * socket write then flattens. Here the record writers add each argument once, and one join makes
+ * the command's text (EVALSHA's, or, when Redis lost the script, EVAL's).
  */
 import { Command } from 'ioredis';
 
@@ -18,11 +18,11 @@ function headerOf(length: number): string {
 
 /** The arguments of one script call, as bulk strings. */
 export class ScriptArgs {
-  readonly #parts: string[] = [];
+  /** The command's head (made by \`command\`), then each argument's header and text. */
+  readonly #parts: string[] = [''];
   #count = 0;
-  #joined: string | undefined;
 
-  /** Appends one argument: `$`, its length in bytes, CRLF, itself (and CRLF, which the next header or the end adds). */
+  /** Appends one argument: `$`, its length in bytes, CRLF, itself, and CRLF (the next header's, or the end's). */
   add(arg: string): void {
     const length = Buffer.byteLength(arg);
     this.#parts.push(this.#count === 0 ? `$${length}\r\n` : headerOf(length), arg);
@@ -35,15 +35,19 @@ export class ScriptArgs {
     for (const item of items) add(this, item);
   }
 
-  /** EVALSHA (by the script's SHA1) or EVAL (by its source) of a script with no keys and these arguments. */
+  /**
+   * EVALSHA (by the script's SHA1) or EVAL (by its source) of a script with no keys and these
+   * arguments: one flat string, joined with its head (a large text is not copied once more).
+   */
   command(name: 'evalsha' | 'eval', script: string): Command {
-    const head = `*${this.#count + 3}\r\n$${name.length}\r\n${name}\r\n$${Buffer.byteLength(script)}\r\n${script}\r\n$1\r\n0\r\n`;
-    return new ScriptCommand(name, head + this.#text());
-  }
-
-  #text(): string {
-    this.#joined ??= this.#count === 0 ? '' : `${this.#parts.join('')}\r\n`;
-    return this.#joined;
+    const parts = this.#parts;
+    parts[0] = `*${this.#count + 3}\r\n$${name.length}\r\n${name}\r\n$${Buffer.byteLength(script)}\r\n${script}\r\n$1\r\n0\r\n`;
+    if (this.#count === 0) return new ScriptCommand(name, parts[0]);
+    // The last argument's CRLF, for the join only.
+    parts.push('\r\n');
+    const text = parts.join('');
+    parts.pop();
+    return new ScriptCommand(name, text);
   }
 }
 
