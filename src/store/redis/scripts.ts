@@ -81,31 +81,27 @@ local function take_request()
   end
   return r
 end
-local function take_revision()
-  local i = at
-  local r = { req = A[i], n = A[i + 1], vs = A[i + 2], m = A[i + 3],
-    key = P .. 'rev:' .. A[i] .. ':' .. A[i + 1] }
+-- A revision's or run's version, and for an insert (version 1) the JSON of its fixed fields,
+-- which follows the \`count\` arguments every write sends.
+local function take_fixed(r, i, count)
   r.v = tonumber(r.vs)
   if r.v == 1 then
-    r.i = A[i + 4]
-    at = i + 5
+    r.i = A[i + count]
+    at = i + count + 1
   else
-    at = i + 4
+    at = i + count
   end
   return r
 end
+local function take_revision()
+  local i = at
+  return take_fixed({ req = A[i], n = A[i + 1], vs = A[i + 2], m = A[i + 3],
+    key = P .. 'rev:' .. A[i] .. ':' .. A[i + 1] }, i, 4)
+end
 local function take_run()
   local i = at
-  local r = { uuid = A[i], req = A[i + 1], n = A[i + 2], vs = A[i + 3], m = A[i + 4],
-    key = P .. 'run:' .. A[i] }
-  r.v = tonumber(r.vs)
-  if r.v == 1 then
-    r.i = A[i + 5]
-    at = i + 6
-  else
-    at = i + 5
-  end
-  return r
+  return take_fixed({ uuid = A[i], req = A[i + 1], n = A[i + 2], vs = A[i + 3], m = A[i + 4],
+    key = P .. 'run:' .. A[i] }, i, 5)
 end
 local function take_list(reader)
   local list = {}
