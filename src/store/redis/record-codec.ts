@@ -41,9 +41,9 @@ type RequestJson = Pick<
 >;
 
 /**
- * Adds the script arguments of a request, in the order take_request reads them: identity, version and
- * the fields every write sets, then, for an insert (version 1) only, ref, list member, createdAt,
- * owner and lease, which a save never writes.
+ * Adds the script arguments of a request, in the order take_request reads them: identity, version
+ * and the fields every write sets, then, for an insert (version 1) only, ref, list member,
+ * createdAt, owner and lease, which a save never writes.
  */
 export function addRequest(out: ScriptArgs, r: RequestRecord): void {
   const json: RequestJson = {
@@ -100,9 +100,9 @@ export function pairs(flat: string[]): Record<string, string> {
 }
 
 /**
- * Adds the script arguments of a revision, in the order take_revision reads them. Besides identity,
- * reason, payload, template and warnings are fixed when a revision is added: only the insert
- * sends and writes them (last), and a save sends and writes only status, times and error.
+ * Adds the script arguments of a revision, in the order take_revision reads them. Besides
+ * identity, reason, payload, template and warnings are fixed when a revision is added: only the
+ * insert sends and writes them (last), and a save sends and writes only status, times and error.
  */
 export function addRevision(out: ScriptArgs, r: RevisionRecord): void {
   const { requestUuid, revision, status, startedAt, endedAt, error, version } = r;
@@ -124,7 +124,7 @@ export function addRevision(out: ScriptArgs, r: RevisionRecord): void {
   }
 }
 
-/** Adds the script arguments of a task run, in the order take_run reads them; identity last, on insert only. */
+/** Adds the script arguments of a task run, in the order take_run reads them (identity last, on insert only). */
 export function addTaskRun(out: ScriptArgs, t: TaskRunRecord): void {
   const { uuid, requestUuid, revision, createdAt, version } = t;
   const rest = JSON.stringify({
@@ -158,9 +158,9 @@ export function fromParts<T>(flat: string[]): T[] {
 }
 
 /**
- * Adds the script arguments of log lines, as take_logs reads them: grouped by request (a change set
- * interleaves many requests' lines; each request's keep their order), the request sent once per
- * group, then each line's task run and JSON.
+ * Adds the script arguments of log lines, as take_logs reads them: grouped by request (a change
+ * set interleaves many requests' lines; each request's keep their order), the request sent once
+ * per group, then each line's task run and JSON.
  */
 export function addLogs(out: ScriptArgs, lines: readonly LogLine[]): void {
   const groups = new Map<string, LogLine[]>();
