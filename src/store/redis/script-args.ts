@@ -7,7 +7,10 @@
  */
 import { Command } from 'ioredis';
 
-/** The header of every argument but the first, by length: made once, as most lengths recur. */
+/**
+ * An argument's header by its length, made once as most lengths recur: the CRLF that ends what
+ * came before it, `$`, the length in bytes, CRLF.
+ */
 const HEADERS: string[] = [];
 const CACHED_HEADERS = 4096;
 
@@ -22,10 +25,9 @@ export class ScriptArgs {
   readonly #parts: string[] = [''];
   #count = 0;
 
-  /** Appends one argument: `$`, its length in bytes, CRLF, itself, and CRLF (the next header's, or the end's). */
+  /** Appends one argument. */
   add(arg: string): void {
-    const length = Buffer.byteLength(arg);
-    this.#parts.push(this.#count === 0 ? `$${length}\r\n` : headerOf(length), arg);
+    this.#parts.push(headerOf(Buffer.byteLength(arg)), arg);
     this.#count += 1;
   }
 
@@ -41,9 +43,8 @@ export class ScriptArgs {
    */
   command(name: 'evalsha' | 'eval', script: string): Command {
     const parts = this.#parts;
-    parts[0] = `*${this.#count + 3}\r\n$${name.length}\r\n${name}\r\n$${Buffer.byteLength(script)}\r\n${script}\r\n$1\r\n0\r\n`;
-    if (this.#count === 0) return new ScriptCommand(name, parts[0]);
-    // The last argument's CRLF, for the join only.
+    // The head ends with the key count, 0; the next header or the final CRLF ends it.
+    parts[0] = `*${this.#count + 3}\r\n$${name.length}\r\n${name}\r\n$${Buffer.byteLength(script)}\r\n${script}\r\n$1\r\n0`;
     parts.push('\r\n');
     const text = parts.join('');
     parts.pop();
