@@ -1,10 +1,11 @@
 /**
  * Group commit for new requests: every request submitted in one event-loop turn is created in one
- * `createRequests` call (one transaction on SQLite and PostgreSQL; on Redis, two calls in flight:
- * Store.concurrentWrites), and each caller gets its own result once its call has stored them all.
+ * `createRequests` call (one transaction on SQLite and PostgreSQL; on Redis, two or more calls in
+ * flight: Store.concurrentWrites and maxRequestsPerWrite), and each caller gets its own result once
+ * its call has stored them all.
  */
 import type { CreateRequestResult, NewRequest, Store } from '../store/store.js';
-import { splitEvenly } from './write-queue.js';
+import { splitForStore } from './write-queue.js';
 
 interface Pending {
   item: NewRequest;
@@ -30,7 +31,7 @@ export class CreateBatcher {
     const pending = this.pending;
     this.pending = [];
     // As many calls as the store overlaps: callers of the first part go on while it runs the next.
-    await Promise.all(splitEvenly(pending, this.store.concurrentWrites).map((part) => this.createAll(part)));
+    await Promise.all(splitForStore(pending, this.store).map((part) => this.createAll(part)));
   }
 
   private async createAll(batch: Pending[]): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * Group commit: every record the engine changes in one event-loop turn is written in one store
- * transaction (or, where the store overlaps them, in Store.concurrentWrites transactions of
- * disjoint requests in flight together). Records are tracked by identity and written with
+ * transaction (or, where the store overlaps them or bounds their size, in Store.concurrentWrites
+ * or more transactions of disjoint requests in flight together). Records are tracked by identity and written with
  * version + 1 at flush time, so a record changed twice in a turn costs one write. Flushes run one
  * at a time; a store that cannot be reached is retried with backoff (the waiting transitions
  * simply wait); a stale write gives up only the request it touched (see LostListener).
@@ -151,8 +151,7 @@ export class WriteQueue {
     // Parts hold disjoint requests, so each request's writes stay in one commit, and the next flush
     // waits for every part: a request's commits land in order. A store that takes one at a time
     // is not asked which requests the batch touches.
-    const parts =
-      this.store.concurrentWrites > 1 ? splitEvenly([...requestsOf(batch)], this.store.concurrentWrites) : [];
+    const parts = splitsWrites(this.store) ? splitForStore([...requestsOf(batch)], this.store) : [];
     if (parts.length < 2) await this.commitWithRetry(batch);
     else await Promise.all(parts.map((uuids) => this.commitWithRetry(partOf(batch, new Set(uuids)))));
   }
@@ -322,12 +321,26 @@ function partOf(batch: Batch, uuids: Set<string>): Batch {
   };
 }
 
+/** True when the store takes a batch in more than one write (Store.concurrentWrites, maxRequestsPerWrite). */
+export function splitsWrites(store: Store): boolean {
+  return store.concurrentWrites > 1 || store.maxRequestsPerWrite < Infinity;
+}
+
+/** A batch's requests (or items, one per request) in the parts the store takes them in. */
+export function splitForStore<T>(items: T[], store: Store): T[][] {
+  return splitEvenly(items, store.concurrentWrites, store.maxRequestsPerWrite);
+}
+
 /**
- * `items` in up to `parts` consecutive runs of equal size; one run (no split) when there are fewer
- * than 8 items a run, where a split would cost more transactions than it overlaps.
+ * `items` in consecutive runs of equal size: up to `parts` of them, and as many more as keep each
+ * run at most `maxRun` long. Below 8 items a run, `parts` does not split (a split would cost more
+ * transactions than it overlaps).
  */
-export function splitEvenly<T>(items: T[], parts: number): T[][] {
-  const count = Math.min(parts, Math.floor(items.length / MIN_SPLIT_RUN));
+export function splitEvenly<T>(items: T[], parts: number, maxRun = Infinity): T[][] {
+  const count = Math.max(
+    Math.min(parts, Math.floor(items.length / MIN_SPLIT_RUN)),
+    Math.ceil(items.length / maxRun),
+  );
   if (count < 2) return [items];
   const size = Math.ceil(items.length / count);
   const runs: T[][] = [];

@@ -87,6 +87,13 @@ export interface Store {
    * server runs the one before.
    */
   readonly concurrentWrites: number;
+  /**
+   * The most requests one write (a commit, or a create call) should carry; a larger batch is split
+   * into parts of at most this many, sent together. Infinity where one transaction per batch is
+   * cheapest; finite where a long transaction stalls the server for everyone (a Redis script runs
+   * alone) and costs it more per request than several short ones.
+   */
+  readonly maxRequestsPerWrite: number;
 
   /** Creates tables or applies migrations; called once before use. */
   init(): Promise<void>;

@@ -128,6 +128,44 @@ describe('WriteQueue', () => {
     await sqlite.close();
   });
 
+  it('keeps each commit and create call within Store.maxRequestsPerWrite requests', async () => {
+    const sqlite = await createStore('sqlite::memory:');
+    const commits: string[][] = [];
+    const creates: number[] = [];
+    const store = withMethods(
+      sqlite,
+      1,
+      {
+        commit: async (changes, options) => {
+          commits.push([...new Set((changes.taskRuns ?? []).map((r) => r.requestUuid))]);
+          await sqlite.commit(changes, options);
+        },
+        createRequests: async (items) => {
+          creates.push(items.length);
+          return sqlite.createRequests(items);
+        },
+      },
+      4,
+    );
+    const submissions = Array.from({ length: 10 }, () => makeSubmission({ owner: 'me' }, 1));
+    const batcher = new CreateBatcher(store);
+    const created = await Promise.all(
+      submissions.map((s) =>
+        batcher.create({ request: s.request, revision: s.revision, taskRuns: s.taskRuns }),
+      ),
+    );
+    expect(creates).toEqual([4, 4, 2]);
+    expect(created.every((r) => r.created)).toBe(true);
+    const queue = new WriteQueue(store, 'me', pino({ level: 'silent' }));
+    await Promise.all(submissions.map((s) => queue.saveTaskRun({ ...s.taskRuns[0]!, state: 'running' })));
+    expect(commits.map((uuids) => uuids.length)).toEqual([4, 4, 2]);
+    expect(new Set(commits.flat()).size).toBe(10);
+    for (const s of submissions) {
+      expect((await sqlite.getTaskRuns(s.request.uuid, 1))[0]?.state).toBe('running');
+    }
+    await sqlite.close();
+  });
+
   it('splits evenly, and not at all below 8 items a part', () => {
     expect(splitEvenly([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16], 2)).toEqual([
       [1, 2, 3, 4, 5, 6, 7, 8],
@@ -136,13 +174,29 @@ describe('WriteQueue', () => {
     expect(splitEvenly([1, 2, 3, 4, 5], 2)).toEqual([[1, 2, 3, 4, 5]]);
     expect(splitEvenly([1, 2, 3], 1)).toEqual([[1, 2, 3]]);
   });
+
+  it('splits into runs of at most maxRun, however few items a part', () => {
+    expect(splitEvenly([1, 2, 3, 4, 5], 1, 2)).toEqual([[1, 2], [3, 4], [5]]);
+    expect(splitEvenly([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17], 2, 6)).toEqual([
+      [1, 2, 3, 4, 5, 6],
+      [7, 8, 9, 10, 11, 12],
+      [13, 14, 15, 16, 17],
+    ]);
+    expect(splitEvenly([1, 2, 3], 1, 3)).toEqual([[1, 2, 3]]);
+  });
 });
 
-/** The store with `concurrentWrites` set and some methods replaced. */
-function withMethods(store: Store, concurrentWrites: number, methods: Partial<Store>): Store {
+/** The store with `concurrentWrites` (and `maxRequestsPerWrite`) set and some methods replaced. */
+function withMethods(
+  store: Store,
+  concurrentWrites: number,
+  methods: Partial<Store>,
+  maxRequestsPerWrite = Infinity,
+): Store {
   return new Proxy(store, {
     get: (target, key) => {
       if (key === 'concurrentWrites') return concurrentWrites;
+      if (key === 'maxRequestsPerWrite') return maxRequestsPerWrite;
       if (key in methods) return methods[key as keyof Store];
       const value: unknown = Reflect.get(target, key);
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
