@@ -161,6 +161,8 @@ async function main(): Promise<void> {
   for (const workload of workloads) figures[workload] = summary(samples.get(workload)!);
   const rawRate = figures.raw!.median;
   const ratio = (n: number) => Math.round((n / rawRate) * 1000) / 1000;
+  // A time as the number of raw commits that fit in it.
+  const inCommits = (ms: number) => Math.round((ms / 1000) * rawRate * 100) / 100;
   const document = {
     store: options.store,
     smoke: options.smoke,
@@ -174,9 +176,14 @@ async function main(): Promise<void> {
     figures,
     ratiosToRawCommitRate: {
       w1TasksPerCommit: ratio(figures.w1!.median),
+      w1bulkTasksPerCommit: ratio(figures.w1bulk!.median),
+      wideTasksPerCommit: ratio(figures.wide!.median),
       w2WorkflowsPerCommit: ratio(figures.w2!.median),
-      w3LinkInCommits: Math.round((figures.w3!.median / 1000) * rawRate * 100) / 100,
+      w3LinkInCommits: inCommits(figures.w3!.median),
+      inflightInCommits: inCommits(figures.inflight!.median * 1000),
+      busyP99InCommits: inCommits(figures.busy!.median),
       restRequestsPerCommit: ratio(figures.rest!.median),
+      listP50InCommits: inCommits(figures.list!.median),
     },
     peer: peerStore && peerFigures(peerStore, figures, peerSamples),
   };

@@ -27,6 +27,12 @@ describe('npm run bench -- --smoke', () => {
     }
     expect(document.figures.rest.runs[0].non2xx).toBe(0);
     expect(document.peer).toBeUndefined();
-    for (const ratio of Object.values(document.ratiosToRawCommitRate)) expect(ratio).toBeGreaterThan(0);
+    // Every figure but the raw rate itself, as a ratio to it: rates per commit, times in commits.
+    const ratios = document.ratiosToRawCommitRate;
+    expect(Object.keys(ratios)).toHaveLength(9);
+    for (const ratio of Object.values(ratios)) expect(ratio).toBeGreaterThan(0);
+    const raw = document.figures.raw.median;
+    expect(ratios.w1bulkTasksPerCommit).toBeCloseTo(document.figures.w1bulk.median / raw, 2);
+    expect(ratios.busyP99InCommits).toBeCloseTo((document.figures.busy.median / 1000) * raw, 1);
   }, 300_000);
 });
