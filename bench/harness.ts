@@ -50,13 +50,17 @@ export function noopTemplate(
   };
 }
 
-/** An engine on a fresh store, ready to take requests of the given templates. */
+/**
+ * An engine on a fresh store, ready to take requests of the given templates. `wrapStore` lets a
+ * test watch the engine's store calls.
+ */
 export async function benchEngine(
   storeUrl: string,
   templates: TemplateDocument[],
   maxConcurrentTasks: number,
+  wrapStore: (store: Store) => Store = (store) => store,
 ) {
-  const store = await createStore(storeUrl);
+  const store = wrapStore(await createStore(storeUrl));
   const { registry: tasks } = await loadTasks([path.join(INSTALL_DIR, 'tasks')]);
   const registry = new TemplateRegistry();
   for (const doc of templates) registry.add(compileTemplate(doc, { lookupClass: tasks.lookupMeta }));
