@@ -1,10 +1,10 @@
 /**
  * Group commit: every record the engine changes in one event-loop turn is written in one store
- * transaction (or, where the store overlaps them or bounds their size, in Store.concurrentWrites
- * or more transactions of disjoint requests in flight together). Records are tracked by identity and written with
- * version + 1 at flush time, so a record changed twice in a turn costs one write. Flushes run one
- * at a time; a store that cannot be reached is retried with backoff (the waiting transitions
- * simply wait); a stale write gives up only the request it touched (see LostListener).
+ * transaction (or, where the store overlaps them or bounds their size, in Store.concurrentWrites or
+ * more transactions of disjoint requests in flight together). Records are tracked by identity and
+ * written with version + 1 at flush time, so a record changed twice in a turn costs one write.
+ * Flushes run one at a time; a store that cannot be reached is retried with backoff (the waiting
+ * transitions simply wait); a stale write gives up only the request it touched (see LostListener).
  */
 import type { Logger } from 'pino';
 import { StaleWriteError, StoreUnavailableError, errorMessage } from '../errors.js';

@@ -67,6 +67,7 @@ class PostgresStore implements Store {
   readonly kind = 'postgres';
   // Measured: two commits in flight cost the server more per request than they overlap (W1 −7 %).
   readonly concurrentWrites = 1;
+  // Measured: parts of 128 requests made W1 in bulk 6 % slower than one statement per batch.
   readonly maxRequestsPerWrite = Infinity;
   readonly #url: string;
   readonly #schema: string;

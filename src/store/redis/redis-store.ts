@@ -74,8 +74,8 @@ class RedisStore implements Store {
   // Scripts run one after another anyway: the O3 process encodes the second half of a turn while
   // Redis runs the first (W1 +9 %, median of 5 paired runs).
   readonly concurrentWrites = 2;
-  // A script of 500 requests' commits ran 20-40 ms, Redis blocked meanwhile, and cost Redis 10 %
-  // more per request than parts of 128 (W1 in bulk, docs/performance.md).
+  // A commit script of hundreds of requests ran up to 58 ms, every other client waiting, and cost
+  // Redis a tenth more per request than parts of 128 (W1 in bulk, docs/performance.md).
   readonly maxRequestsPerWrite = 128;
   readonly #url: string;
   readonly #prefix: string;

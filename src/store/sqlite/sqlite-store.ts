@@ -68,6 +68,7 @@ class SqliteStore implements Store {
   readonly kind = 'sqlite';
   // better-sqlite3 blocks the thread for a transaction: nothing to overlap.
   readonly concurrentWrites = 1;
+  // No other client waits behind a transaction of this process, and each commit costs its own.
   readonly maxRequestsPerWrite = Infinity;
   readonly #path: string;
   #db: Database.Database | undefined;
