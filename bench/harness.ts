@@ -23,11 +23,21 @@ export function freshStoreUrl(kind: string): string {
   throw new Error(`unknown store kind ${kind} (sqlite, postgres or redis)`);
 }
 
-/** Removes a store made by freshStoreUrl: its schema, its keys, or its SQLite file's folder. */
+/**
+ * Removes a store made by freshStoreUrl: its SQLite file's folder, its schema or its keys. Any other
+ * store is left as it is: a benchmark run on a store of one's own (a file in /tmp, a schema in use)
+ * must not delete its folder or its data.
+ */
 export async function dropBenchStore(storeUrl: string): Promise<void> {
-  if (storeUrl.startsWith('sqlite:'))
-    rmSync(path.dirname(storeUrl.slice('sqlite:'.length)), { recursive: true, force: true });
-  else await dropStore(storeUrl);
+  if (storeUrl.startsWith('sqlite:')) {
+    const folder = path.dirname(storeUrl.slice('sqlite:'.length));
+    const madeHere = path.dirname(folder) === tmpdir() && path.basename(folder).startsWith('o3-bench-');
+    if (madeHere) rmSync(folder, { recursive: true, force: true });
+    return;
+  }
+  const url = new URL(storeUrl);
+  const name = url.searchParams.get('schema') ?? url.searchParams.get('prefix') ?? '';
+  if (name.startsWith('bench_')) await dropStore(storeUrl);
 }
 
 /** A template of noop tasks with delay 0; `deps[i]` lists the tasks task i depends on. */
