@@ -286,10 +286,11 @@ export class TaskDriver {
     if (this.instance) r.attributes = Task.attributesOf(this.instance);
     // Queued, then the host told at once: what it does next (dependents' `created`, the request's
     // end) is queued behind this write, so it lands in the same commit or a later one — never
-    // before it — and a chain of tasks costs one commit per link, not two.
-    const saved = this.host.saveTaskRun(r);
+    // before it — and a chain of tasks costs one commit per link, not two. Nothing here waits for
+    // that commit (what must follow it waits for its own write), so the run's frames are freed at
+    // its end, not kept until the commit lands.
+    void this.host.saveTaskRun(r);
     this.host.onEnded(this);
-    await saved;
   }
 
   private retryDue(state: TaskState): boolean {
