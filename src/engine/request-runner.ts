@@ -138,15 +138,15 @@ export class RequestRunner implements DriverHost {
     await this.finishIfDone();
   }
 
-  private onLost: () => void = () => {};
+  private resolveLost!: (lost: 'lost') => void;
   /** Resolves (with 'lost') when this node loses the request: its pending writes will never complete. */
   readonly lost: Promise<'lost'> = new Promise((resolve) => {
-    this.onLost = () => resolve('lost');
+    this.resolveLost = resolve;
   });
 
   /** Marks the request as lost to this node (another owner has it). */
   markLost(): void {
-    this.onLost();
+    this.resolveLost('lost');
   }
 
   /** A cancel another node stored for this request: take its record (status and version), then cancel. */

@@ -37,16 +37,19 @@ export function collectRequestSecrets(
     for (const [name, spec] of Object.entries(meta?.inputs ?? {})) if (spec.secret) secretNames.add(name);
   }
   for (const name of WELL_KNOWN_SECRET_INPUTS) secretNames.add(name);
-  const visit = (value: unknown): void => {
-    if (Array.isArray(value)) value.forEach(visit);
-    else if (value !== null && typeof value === 'object') {
-      for (const [key, inner] of Object.entries(value)) {
-        if (secretNames.has(key)) addSecretStrings(redactor, inner);
-        else visit(inner);
-      }
+  addSecretsUnder(payload, secretNames, redactor);
+}
+
+/** Adds to the redactor the strings under every key of `value` (at any depth) named in `secretNames`. */
+function addSecretsUnder(value: unknown, secretNames: Set<string>, redactor: Redactor): void {
+  if (Array.isArray(value)) {
+    for (const item of value) addSecretsUnder(item, secretNames, redactor);
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, inner] of Object.entries(value)) {
+      if (secretNames.has(key)) addSecretStrings(redactor, inner);
+      else addSecretsUnder(inner, secretNames, redactor);
     }
-  };
-  visit(payload);
+  }
 }
 
 /** A redactor for everything known of a request: its variables and the resolved inputs of its task runs. */

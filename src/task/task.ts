@@ -157,7 +157,9 @@ export abstract class Task<S extends object = Record<string, unknown>> {
     task.slog = ctx.slog;
     const state: Record<string, unknown> = {};
     for (const [name, attribute] of Object.entries(ctx.attributes)) {
-      state[name] = structuredClone(attribute.value);
+      // A copy of object values (the task may change them in place); primitives need none.
+      const { value } = attribute;
+      state[name] = typeof value === 'object' && value !== null ? structuredClone(value) : value;
       if (attribute.public) task[publicNames].add(name);
     }
     task.state = state;
