@@ -3,7 +3,7 @@
  * its argument list twice and then appending to one string argument by argument: for a commit of
  * fifty requests, thousands of concatenations, each piece a string the collector copies and the
  * socket write then flattens. Here the record writers add each argument once, and one join makes
- * the command's text (EVALSHA's, or, when Redis lost the script, EVAL's).
+ * the command's text (EVALSHA's, or, when Redis lost the script, EVAL's), kept as bytes.
  */
 import { Command } from 'ioredis';
 
@@ -39,30 +39,35 @@ export class ScriptArgs {
 
   /**
    * EVALSHA (by the script's SHA1) or EVAL (by its source) of a script with no keys and these
-   * arguments: one flat string, joined with its head (a large text is not copied once more).
+   * arguments: one flat string, joined with its head (a large text is not copied once more), then
+   * encoded once.
    */
   command(name: 'evalsha' | 'eval', script: string): Command {
     const parts = this.#parts;
     // The head ends with the key count, 0; the next header or the final CRLF ends it.
     parts[0] = `*${this.#count + 3}\r\n$${name.length}\r\n${name}\r\n$${Buffer.byteLength(script)}\r\n${script}\r\n$1\r\n0`;
     parts.push('\r\n');
-    const text = parts.join('');
+    const text = Buffer.from(parts.join(''));
     parts.pop();
     return new ScriptCommand(name, text);
   }
 }
 
-/** A command whose wire text is made already: ioredis writes it as it is. */
+/**
+ * A command whose wire bytes are made already: ioredis writes them as they are. Bytes, not text: the
+ * command is kept until Redis answers (ioredis sends it again after a reconnect), and a buffer lies
+ * outside the heap, where the collector neither copies nor promotes it meanwhile.
+ */
 class ScriptCommand extends Command {
-  readonly #text: string;
+  readonly #bytes: Buffer;
 
-  constructor(name: string, text: string) {
+  constructor(name: string, bytes: Buffer) {
     // Replies as strings, as ioredis's own evalsha gives them.
     super(name, [], { replyEncoding: 'utf8' });
-    this.#text = text;
+    this.#bytes = bytes;
   }
 
-  override toWritable(): string {
-    return this.#text;
+  override toWritable(): Buffer {
+    return this.#bytes;
   }
 }
