@@ -47,9 +47,9 @@ export class ScriptArgs {
     // The head ends with the key count, 0; the next header or the final CRLF ends it.
     parts[0] = `*${this.#count + 3}\r\n$${name.length}\r\n${name}\r\n$${Buffer.byteLength(script)}\r\n${script}\r\n$1\r\n0`;
     parts.push('\r\n');
-    const text = Buffer.from(parts.join(''));
+    const bytes = Buffer.from(parts.join(''));
     parts.pop();
-    return new ScriptCommand(name, text);
+    return new ScriptCommand(name, bytes);
   }
 }
 
