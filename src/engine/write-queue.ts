@@ -322,7 +322,7 @@ function partOf(batch: Batch, uuids: Set<string>): Batch {
 }
 
 /** True when the store takes a batch in more than one write (Store.concurrentWrites, maxRequestsPerWrite). */
-export function splitsWrites(store: Store): boolean {
+function splitsWrites(store: Store): boolean {
   return store.concurrentWrites > 1 || store.maxRequestsPerWrite < Infinity;
 }
 

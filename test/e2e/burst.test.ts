@@ -6,25 +6,20 @@
 import { describe, expect, it } from 'vitest';
 import { benchEngine, freshStoreUrl, noopTemplate, whenEnded } from '../../bench/harness.js';
 import type { ChangeSet, Store } from '../../src/store/store.js';
+import { storeWith } from '../helpers/store-with.js';
 
 const BURST = 400;
 
 /** The store, recording how many requests each create call and each commit carries. */
 function watched(store: Store, creates: number[], commits: number[]): Store {
-  return new Proxy(store, {
-    get: (target, key) => {
-      if (key === 'createRequests')
-        return (items: unknown[]) => {
-          creates.push(items.length);
-          return target.createRequests(items as Parameters<Store['createRequests']>[0]);
-        };
-      if (key === 'commit')
-        return (changes: ChangeSet, options?: Parameters<Store['commit']>[1]) => {
-          commits.push(requestsOf(changes));
-          return target.commit(changes, options);
-        };
-      const value: unknown = Reflect.get(target, key);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+  return storeWith(store, {
+    createRequests: (items) => {
+      creates.push(items.length);
+      return store.createRequests(items);
+    },
+    commit: (changes, options) => {
+      commits.push(requestsOf(changes));
+      return store.commit(changes, options);
     },
   });
 }

@@ -6,6 +6,7 @@ import { WriteQueue, splitEvenly } from '../../src/engine/write-queue.js';
 import { createStore } from '../../src/store/create-store.js';
 import type { Store } from '../../src/store/store.js';
 import { makeLog, makeSubmission } from '../contract/fixtures.js';
+import { storeWith } from '../helpers/store-with.js';
 
 /** A store whose first commit with log lines fails with a dropped connection, after or before it is applied. */
 function droppingFirstLogCommit(store: Store, applied: boolean): Store {
@@ -16,7 +17,7 @@ function droppingFirstLogCommit(store: Store, applied: boolean): Store {
     if (!drop || applied) await store.commit(changes, options);
     if (drop) throw new StoreUnavailableError('the connection dropped');
   };
-  return withMethods(store, store.concurrentWrites, { commit });
+  return storeWith(store, { commit });
 }
 
 describe('WriteQueue', () => {
@@ -81,7 +82,8 @@ describe('WriteQueue', () => {
     const submissions = Array.from({ length: 20 }, () => makeSubmission({ owner: 'me' }, 1));
     for (const s of submissions) await sqlite.createRequest(s.request, s.revision, s.taskRuns);
     const commits: string[][] = [];
-    const store = withMethods(sqlite, 2, {
+    const store = storeWith(sqlite, {
+      concurrentWrites: 2,
       commit: async (changes, options) => {
         commits.push([...new Set((changes.logs ?? []).map((l) => l.requestUuid))]);
         await sqlite.commit(changes, options);
@@ -109,7 +111,8 @@ describe('WriteQueue', () => {
   it('creates a turn of requests in Store.concurrentWrites calls, each caller answered', async () => {
     const sqlite = await createStore('sqlite::memory:');
     const calls: number[] = [];
-    const store = withMethods(sqlite, 2, {
+    const store = storeWith(sqlite, {
+      concurrentWrites: 2,
       createRequests: async (items) => {
         calls.push(items.length);
         return sqlite.createRequests(items);
@@ -132,21 +135,18 @@ describe('WriteQueue', () => {
     const sqlite = await createStore('sqlite::memory:');
     const commits: string[][] = [];
     const creates: number[] = [];
-    const store = withMethods(
-      sqlite,
-      1,
-      {
-        commit: async (changes, options) => {
-          commits.push([...new Set((changes.taskRuns ?? []).map((r) => r.requestUuid))]);
-          await sqlite.commit(changes, options);
-        },
-        createRequests: async (items) => {
-          creates.push(items.length);
-          return sqlite.createRequests(items);
-        },
+    const store = storeWith(sqlite, {
+      concurrentWrites: 1,
+      maxRequestsPerWrite: 4,
+      commit: async (changes, options) => {
+        commits.push([...new Set((changes.taskRuns ?? []).map((r) => r.requestUuid))]);
+        await sqlite.commit(changes, options);
       },
-      4,
-    );
+      createRequests: async (items) => {
+        creates.push(items.length);
+        return sqlite.createRequests(items);
+      },
+    });
     const submissions = Array.from({ length: 10 }, () => makeSubmission({ owner: 'me' }, 1));
     const batcher = new CreateBatcher(store);
     const created = await Promise.all(
@@ -185,21 +185,3 @@ describe('WriteQueue', () => {
     expect(splitEvenly([1, 2, 3], 1, 3)).toEqual([[1, 2, 3]]);
   });
 });
-
-/** The store with `concurrentWrites` (and `maxRequestsPerWrite`) set and some methods replaced. */
-function withMethods(
-  store: Store,
-  concurrentWrites: number,
-  methods: Partial<Store>,
-  maxRequestsPerWrite = Infinity,
-): Store {
-  return new Proxy(store, {
-    get: (target, key) => {
-      if (key === 'concurrentWrites') return concurrentWrites;
-      if (key === 'maxRequestsPerWrite') return maxRequestsPerWrite;
-      if (key in methods) return methods[key as keyof Store];
-      const value: unknown = Reflect.get(target, key);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}

@@ -163,12 +163,6 @@ export function fromParts<T>(flat: string[]): T[] {
  * per group, then each line's task run and JSON.
  */
 export function addLogs(out: ScriptArgs, lines: readonly LogLine[]): void {
-  if (lines.length <= 1) {
-    // A new request's one line (the common create), or none: nothing to group.
-    out.add(String(lines.length));
-    if (lines.length === 1) addLogGroup(out, lines[0]!.requestUuid, lines);
-    return;
-  }
   const groups = new Map<string, LogLine[]>();
   for (const line of lines) {
     const group = groups.get(line.requestUuid);
@@ -176,15 +170,13 @@ export function addLogs(out: ScriptArgs, lines: readonly LogLine[]): void {
     else group.push(line);
   }
   out.add(String(groups.size));
-  for (const [requestUuid, group] of groups) addLogGroup(out, requestUuid, group);
-}
-
-function addLogGroup(out: ScriptArgs, requestUuid: string, group: readonly LogLine[]): void {
-  out.add(requestUuid);
-  out.add(String(group.length));
-  for (const line of group) {
-    out.add(line.taskUuid ?? '');
-    out.add(logLineJson(line));
+  for (const [requestUuid, group] of groups) {
+    out.add(requestUuid);
+    out.add(String(group.length));
+    for (const line of group) {
+      out.add(line.taskUuid ?? '');
+      out.add(logLineJson(line));
+    }
   }
 }
 
