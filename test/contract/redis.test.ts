@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { O3Error, StoreUnavailableError } from '../../src/errors.js';
 import { createStore } from '../../src/store/create-store.js';
 import { createRedisStore } from '../../src/store/redis/redis-store.js';
-import type { Store } from '../../src/store/store.js';
+import type { Store, TaskRunRecord } from '../../src/store/store.js';
 import { T0, bump, makeLog, makeSubmission, makeTemplateRecord, requestWithStatus } from './fixtures.js';
 import { describeStoreContract } from './store-contract.js';
 
@@ -139,11 +139,66 @@ describe('redis store: keys', () => {
     await admin.zadd(`${prefix}unfinished`, 0, member);
     await admin.set(`${prefix}schema`, '1');
     const upgraded = await open(prefix);
-    expect(await admin.get(`${prefix}schema`)).toBe('2');
+    expect(await admin.get(`${prefix}schema`)).toBe('3');
     expect(await admin.exists(`${prefix}unfinished`)).toBe(0);
     expect(await upgraded.getRevisions(s.request.uuid)).toEqual([s.revision]);
     const claimed = await upgraded.claimRequests('node-a', T0, 15_000, 10);
     expect(claimed.map((r) => r.uuid)).toEqual([s.request.uuid]);
+    await upgraded.close();
+  });
+
+  it('reads and saves records of layout 2, which kept more of them as JSON', async () => {
+    const prefix = freshPrefix();
+    const store = await open(prefix);
+    const s = makeSubmission({ scheduledAt: T0 + 5000 }, 1);
+    const [run] = s.taskRuns as [TaskRunRecord];
+    const taskLine = makeLog(s.request, 'from the task ✓', run.uuid);
+    await store.createRequest(s.request, s.revision, s.taskRuns, [...s.logs, taskLine]);
+    await store.close();
+    // As layout 2 wrote them: the request's JSON with template, trace and schedule too, the run's
+    // identity as JSON, and each log line an object.
+    const { uuid } = s.request;
+    const r = s.request;
+    const json = {
+      traceId: r.traceId,
+      name: r.name,
+      description: r.description,
+      templateRef: r.templateRef,
+      templateVersion: r.templateVersion,
+      payloadHash: r.payloadHash,
+      revision: r.revision,
+      scheduledAt: r.scheduledAt,
+      endedAt: r.endedAt,
+      error: r.error,
+    };
+    await admin.hset(`${prefix}req:${uuid}`, 'm', JSON.stringify(json));
+    const identity = { uuid: run.uuid, requestUuid: uuid, revision: run.revision, createdAt: run.createdAt };
+    await admin.hset(`${prefix}run:${run.uuid}`, 'i', JSON.stringify(identity));
+    const lines = [...s.logs, taskLine].map((l) =>
+      JSON.stringify({
+        taskUuid: l.taskUuid,
+        ts: l.ts,
+        level: l.level,
+        source: l.source,
+        message: l.message,
+      }),
+    );
+    await admin.del(`${prefix}log:${uuid}`);
+    await admin.rpush(`${prefix}log:${uuid}`, ...lines);
+    await admin.set(`${prefix}schema`, '2');
+
+    const upgraded = await open(prefix);
+    expect(await admin.get(`${prefix}schema`)).toBe('3');
+    expect(await upgraded.getRequest(uuid)).toEqual(s.request);
+    expect(await upgraded.getTaskRuns(uuid, 1)).toEqual([run]);
+    const stored = [...s.logs, taskLine].map((line, i) => ({ ...line, seq: i + 1 }));
+    expect(await upgraded.readLogs(uuid)).toEqual(stored);
+    expect(await upgraded.readLogs(uuid, { taskUuid: run.uuid })).toEqual([stored[1]]);
+    const request = bump(s.request, { status: 'running' });
+    const ended = bump(run, { state: 'successful', endedAt: T0 + 1 });
+    await upgraded.commit({ requests: [request], taskRuns: [ended] });
+    expect(await upgraded.getRequest(uuid)).toEqual(request);
+    expect(await upgraded.getTaskRuns(uuid, 1)).toEqual([ended]);
     await upgraded.close();
   });
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { logLineJson } from '../../src/store/redis/record-codec.js';
+import { logLineJson, toLogLine } from '../../src/store/redis/record-codec.js';
 import type { LogLine } from '../../src/store/records.js';
 
 describe('Redis record codec', () => {
-  it('writes a log line exactly as JSON.stringify would, whatever its message holds', () => {
+  it('writes a log line exactly as JSON.stringify would, and reads it back, whatever its message holds', () => {
     const messages = [
       'task t0 ended successful',
       'quotes " and \\ backslashes',
@@ -22,8 +22,9 @@ describe('Redis record codec', () => {
           source: 'task',
           message,
         };
-        const { requestUuid: _, ...stored } = line;
-        expect(logLineJson(line)).toBe(JSON.stringify(stored));
+        const { ts, level, source } = line;
+        expect(logLineJson(line)).toBe(JSON.stringify([taskUuid, ts, level, source, message]));
+        expect(toLogLine('r', 7, logLineJson(line))).toEqual({ ...line, seq: 7 });
       }
     }
   });

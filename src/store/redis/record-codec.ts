@@ -6,7 +6,9 @@
  * save), which is how a save never changes them.
  */
 import type {
+  LogLevel,
   LogLine,
+  LogSource,
   RequestRecord,
   RequestStatus,
   RevisionRecord,
@@ -25,19 +27,14 @@ const orEmpty = (value: number | string | null): string => (value === null ? '' 
 const numberOrNull = (value: string | undefined): number | null =>
   value === undefined || value === '' ? null : Number(value);
 
-/** The request fields kept as JSON (the `m` hash field); the others are hash fields of their own. */
+/**
+ * The request fields kept as JSON (the `m` hash field). Status, times, template, trace and schedule
+ * are hash fields of their own (the scripts index them), so the JSON leaves them out; layout 2 wrote
+ * template, trace and schedule in both, and reading takes the hash fields either way.
+ */
 type RequestJson = Pick<
   RequestRecord,
-  | 'traceId'
-  | 'name'
-  | 'description'
-  | 'templateRef'
-  | 'templateVersion'
-  | 'payloadHash'
-  | 'revision'
-  | 'scheduledAt'
-  | 'endedAt'
-  | 'error'
+  'name' | 'description' | 'templateVersion' | 'payloadHash' | 'revision' | 'endedAt' | 'error'
 >;
 
 /**
@@ -47,14 +44,11 @@ type RequestJson = Pick<
  */
 export function addRequest(out: ScriptArgs, r: RequestRecord): void {
   const json: RequestJson = {
-    traceId: r.traceId,
     name: r.name,
     description: r.description,
-    templateRef: r.templateRef,
     templateVersion: r.templateVersion,
     payloadHash: r.payloadHash,
     revision: r.revision,
-    scheduledAt: r.scheduledAt,
     endedAt: r.endedAt,
     error: r.error,
   };
@@ -83,6 +77,9 @@ export function toRequest(hash: Record<string, string> | string[]): RequestRecor
     uuid: h.id,
     ref: h.ref ?? '',
     ...(JSON.parse(h.m) as RequestJson),
+    templateRef: h.t ?? '',
+    traceId: h.tr ?? '',
+    scheduledAt: numberOrNull(h.sa),
     status: h.s as RequestStatus,
     createdAt: Number(h.c),
     updatedAt: Number(h.u),
@@ -124,9 +121,12 @@ export function addRevision(out: ScriptArgs, r: RevisionRecord): void {
   }
 }
 
-/** Adds the script arguments of a task run, in the order take_run reads them (identity last, on insert only). */
+/**
+ * Adds the script arguments of a task run, in the order take_run reads them; an insert adds its
+ * createdAt last, the one field of its identity that the other arguments do not carry.
+ */
 export function addTaskRun(out: ScriptArgs, t: TaskRunRecord): void {
-  const { uuid, requestUuid, revision, createdAt, version } = t;
+  const { uuid, requestUuid, revision, version } = t;
   const rest = JSON.stringify({
     taskRef: t.taskRef,
     className: t.className,
@@ -145,14 +145,32 @@ export function addTaskRun(out: ScriptArgs, t: TaskRunRecord): void {
   out.add(String(revision));
   out.add(String(version));
   out.add(rest);
-  if (version === 1) out.add(JSON.stringify({ uuid, requestUuid, revision, createdAt }));
+  if (version === 1) out.add(String(t.createdAt));
 }
 
-/** A revision or task run from its identity and other JSON, as the read scripts return them. */
-export function fromParts<T>(flat: string[]): T[] {
-  const records: T[] = [];
+/** Revisions from their fixed and other JSON, as getRevisions returns them. */
+export function toRevisions(flat: string[]): RevisionRecord[] {
+  const records: RevisionRecord[] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) {
-    records.push({ ...JSON.parse(flat[i]!), ...JSON.parse(flat[i + 1]!) } as T);
+    records.push({ ...JSON.parse(flat[i]!), ...JSON.parse(flat[i + 1]!) } as RevisionRecord);
+  }
+  return records;
+}
+
+/**
+ * The task runs of a revision from uuid, fixed part and other JSON, as getTaskRuns returns them.
+ * The fixed part is the run's createdAt; layout 2 kept its whole identity there, as JSON.
+ */
+export function toTaskRuns(requestUuid: string, revision: number, flat: string[]): TaskRunRecord[] {
+  const records: TaskRunRecord[] = [];
+  for (let i = 0; i + 2 < flat.length; i += 3) {
+    const fixed = flat[i + 1]!;
+    const createdAt = fixed.startsWith('{') ? (JSON.parse(fixed) as TaskRunRecord).createdAt : Number(fixed);
+    const rest = JSON.parse(flat[i + 2]!) as Omit<
+      TaskRunRecord,
+      'uuid' | 'requestUuid' | 'revision' | 'createdAt'
+    >;
+    records.push({ uuid: flat[i]!, requestUuid, revision, createdAt, ...rest });
   }
   return records;
 }
@@ -181,16 +199,21 @@ export function addLogs(out: ScriptArgs, lines: readonly LogLine[]): void {
 }
 
 /**
- * A line's stored JSON, exactly as JSON.stringify of { taskUuid, ts, level, source, message } gives
- * it, built as text: a third cheaper per line. Only the message can hold characters to escape; the
- * task run is a UUID, the time a number, level and source are names.
+ * A line as stored: the JSON array [taskUuid, ts, level, source, message], built as text (a third
+ * cheaper than JSON.stringify). Only the message can hold characters to escape; the task run is a
+ * UUID, the time a number, level and source are names. Layout 2 stored an object of those fields.
  */
 export function logLineJson(l: LogLine): string {
   const task = l.taskUuid === null ? 'null' : `"${l.taskUuid}"`;
-  return `{"taskUuid":${task},"ts":${l.ts},"level":"${l.level}","source":"${l.source}","message":${JSON.stringify(l.message)}}`;
+  return `[${task},${l.ts},"${l.level}","${l.source}",${JSON.stringify(l.message)}]`;
 }
 
-/** A stored log line from its JSON and position. */
+type StoredLineFields = Omit<LogLine, 'requestUuid'>;
+
+/** A stored log line from its JSON (either layout's) and position. */
 export function toLogLine(requestUuid: string, seq: number, json: string): StoredLogLine {
-  return { seq, requestUuid, ...(JSON.parse(json) as Omit<LogLine, 'requestUuid'>) };
+  const parsed = JSON.parse(json) as StoredLineFields | [string | null, number, LogLevel, LogSource, string];
+  if (!Array.isArray(parsed)) return { seq, requestUuid, ...parsed };
+  const [taskUuid, ts, level, source, message] = parsed;
+  return { seq, requestUuid, taskUuid, ts, level, source, message };
 }

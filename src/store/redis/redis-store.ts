@@ -34,11 +34,12 @@ import {
   addRequest,
   addRevision,
   addTaskRun,
-  fromParts,
   memberOf,
   pairs,
   toLogLine,
   toRequest,
+  toRevisions,
+  toTaskRuns,
 } from './record-codec.js';
 import { toStoreError } from './redis-errors.js';
 import { ScriptArgs } from './script-args.js';
@@ -61,8 +62,11 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
  * requests (claims walk the status indexes) and each request's set of revision numbers (the
  * request's hash counts them). It reads layout 1's revisions as they are; upgrading only removes
  * the unfinished set. Nodes of layout 1 refuse to start on layout 2: upgrade them together.
+ * Layout 3 stores less of each record (record-codec.ts): a request's JSON leaves out what its hash
+ * fields hold, a task run's fixed part is its createdAt, and a log line is a JSON array. Layout 2's
+ * records read as they are, so upgrading writes nothing but the version.
  */
-const LAYOUT_VERSION = 2;
+const LAYOUT_VERSION = 3;
 const CONNECT_TIMEOUT_MS = 5000;
 const SHAS = Object.fromEntries(
   Object.entries(SCRIPTS).map(([name, lua]) => [name, createHash('sha1').update(lua).digest('hex')]),
@@ -238,12 +242,12 @@ class RedisStore implements Store {
   }
 
   async getRevisions(requestUuid: string): Promise<RevisionRecord[]> {
-    return fromParts<RevisionRecord>((await this.#script('getRevisions', [requestUuid])) as string[]);
+    return toRevisions((await this.#script('getRevisions', [requestUuid])) as string[]);
   }
 
   async getTaskRuns(requestUuid: string, revision: number): Promise<TaskRunRecord[]> {
     const flat = (await this.#script('getTaskRuns', [requestUuid, String(revision)])) as string[];
-    return fromParts<TaskRunRecord>(flat);
+    return toTaskRuns(requestUuid, revision, flat);
   }
 
   async readLogs(requestUuid: string, query: LogQuery = {}): Promise<StoredLogLine[]> {

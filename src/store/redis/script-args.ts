@@ -21,14 +21,12 @@ function headerOf(length: number): string {
 
 /** The arguments of one script call, as bulk strings. */
 export class ScriptArgs {
-  /** The command's head (made by \`command\`), then each argument's header and text. */
-  readonly #parts: string[] = [''];
-  #count = 0;
+  /** The arguments, in order. */
+  readonly #args: string[] = [];
 
   /** Appends one argument. */
   add(arg: string): void {
-    this.#parts.push(headerOf(Buffer.byteLength(arg)), arg);
-    this.#count += 1;
+    this.#args.push(arg);
   }
 
   /** Appends a count, then what `add` writes of each item: a list as the scripts' take_list reads it. */
@@ -43,13 +41,30 @@ export class ScriptArgs {
    * encoded once.
    */
   command(name: 'evalsha' | 'eval', script: string): Command {
-    const parts = this.#parts;
-    // The head ends with the key count, 0; the next header or the final CRLF ends it.
-    parts[0] = `*${this.#count + 3}\r\n$${name.length}\r\n${name}\r\n$${Buffer.byteLength(script)}\r\n${script}\r\n$1\r\n0`;
-    parts.push('\r\n');
-    const bytes = Buffer.from(parts.join(''));
-    parts.pop();
-    return new ScriptCommand(name, bytes);
+    // Headers count UTF-16 units, which are the bytes when all the text is ASCII: what the engine
+    // writes nearly always is (UUIDs, numbers, names, JSON of them). Measuring each argument's
+    // UTF-8 length instead is a native call per argument; the bytes' length tells afterwards
+    // whether the guess held, and only a text with other characters is encoded again, measured.
+    const head = `*${this.#args.length + 3}\r\n$${name.length}\r\n${name}\r\n$${script.length}\r\n${script}\r\n$1\r\n0`;
+    const text = this.#wire(head, (arg) => arg.length);
+    const bytes = Buffer.from(text);
+    if (bytes.length === text.length) return new ScriptCommand(name, bytes);
+    const measuredHead = `*${this.#args.length + 3}\r\n$${name.length}\r\n${name}\r\n$${Buffer.byteLength(script)}\r\n${script}\r\n$1\r\n0`;
+    return new ScriptCommand(name, Buffer.from(this.#wire(measuredHead, (arg) => Buffer.byteLength(arg))));
+  }
+
+  /** The command's text: the head (ending with the key count, 0), each argument's header and text, CRLF. */
+  #wire(head: string, lengthOf: (arg: string) => number): string {
+    const args = this.#args;
+    const parts = new Array<string>(2 * args.length + 2);
+    parts[0] = head;
+    for (let i = 0; i < args.length; i++) {
+      const arg = args[i]!;
+      parts[2 * i + 1] = headerOf(lengthOf(arg));
+      parts[2 * i + 2] = arg;
+    }
+    parts[parts.length - 1] = '\r\n';
+    return parts.join('');
   }
 }
 

@@ -17,9 +17,11 @@
  *                     m (JSON of those a save changes: status, times, error, version)
  *   P req:UUID rn     (a field of the request's hash) the number of its latest revision;
  *                     revisions are numbered from 1, so reading them needs no index of its own
- *   P run:UUID        hash of a task run: v, i (JSON of identity fields), m (JSON of the others)
+ *   P run:UUID        hash of a task run: v, i (its createdAt; layout 2: JSON of its identity),
+ *                     m (JSON of the fields a save changes, and taskRef, className and inputs)
  *   P runs:UUID:N     list of the task run uuids of a revision, in creation order
- *   P log:UUID        list of a request's log lines (JSON); a line's seq is its position from 1
+ *   P log:UUID        list of a request's log lines, each the JSON array [task, ts, level, source,
+ *                     message] (layout 2: an object); a line's seq is its position from 1
  *   P tlog:UUID:TASK  sorted set of the seqs of one task run's lines
  *   P schema          the version of this layout
  *   P templates       hash JSON [refName, version] -> JSON of a template record (never changed
@@ -398,12 +400,13 @@ end
 return out
 `;
 
-/** getTaskRuns: i and m of each task run of a revision, in creation order. */
+/** getTaskRuns: uuid, i and m of each task run of a revision, in creation order. */
 const GET_TASK_RUNS = `
 local list = P .. 'runs:' .. take() .. ':' .. take()
 local out = {}
 for _, uuid in ipairs(redis.call('LRANGE', list, 0, -1)) do
   local f = redis.call('HMGET', P .. 'run:' .. uuid, 'i', 'm')
+  out[#out + 1] = uuid
   out[#out + 1] = f[1]
   out[#out + 1] = f[2]
 end
