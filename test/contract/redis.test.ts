@@ -155,8 +155,8 @@ describe('redis store: keys', () => {
     const taskLine = makeLog(s.request, 'from the task ✓', run.uuid);
     await store.createRequest(s.request, s.revision, s.taskRuns, [...s.logs, taskLine]);
     await store.close();
-    // As layout 2 wrote them: the request's JSON with template, trace and schedule too, the run's
-    // identity as JSON, and each log line an object.
+    // As layout 2 wrote them: objects, not arrays, of the request's (with template, trace and
+    // schedule too), revision's and run's fields; the run's identity as JSON; each log line an object.
     const { uuid } = s.request;
     const r = s.request;
     const json = {
@@ -172,8 +172,12 @@ describe('redis store: keys', () => {
       error: r.error,
     };
     await admin.hset(`${prefix}req:${uuid}`, 'm', JSON.stringify(json));
-    const identity = { uuid: run.uuid, requestUuid: uuid, revision: run.revision, createdAt: run.createdAt };
-    await admin.hset(`${prefix}run:${run.uuid}`, 'i', JSON.stringify(identity));
+    const { status, startedAt, endedAt, error, version } = s.revision;
+    const revisionJson = JSON.stringify({ status, startedAt, endedAt, error, version });
+    await admin.hset(`${prefix}rev:${uuid}:1`, 'm', revisionJson);
+    const { uuid: runUuid, requestUuid, revision, createdAt, ...runJson } = run;
+    const identity = { uuid: runUuid, requestUuid, revision, createdAt };
+    await admin.hset(`${prefix}run:${run.uuid}`, 'i', JSON.stringify(identity), 'm', JSON.stringify(runJson));
     const lines = [...s.logs, taskLine].map((l) =>
       JSON.stringify({
         taskUuid: l.taskUuid,
@@ -191,14 +195,17 @@ describe('redis store: keys', () => {
     expect(await admin.get(`${prefix}schema`)).toBe('3');
     expect(await upgraded.getRequest(uuid)).toEqual(s.request);
     expect(await upgraded.getTaskRuns(uuid, 1)).toEqual([run]);
+    expect(await upgraded.getRevisions(uuid)).toEqual([s.revision]);
     const stored = [...s.logs, taskLine].map((line, i) => ({ ...line, seq: i + 1 }));
     expect(await upgraded.readLogs(uuid)).toEqual(stored);
     expect(await upgraded.readLogs(uuid, { taskUuid: run.uuid })).toEqual([stored[1]]);
     const request = bump(s.request, { status: 'running' });
     const ended = bump(run, { state: 'successful', endedAt: T0 + 1 });
-    await upgraded.commit({ requests: [request], taskRuns: [ended] });
+    const revisionEnded = bump(s.revision, { status: 'successful', endedAt: T0 + 1 });
+    await upgraded.commit({ requests: [request], revisions: [revisionEnded], taskRuns: [ended] });
     expect(await upgraded.getRequest(uuid)).toEqual(request);
     expect(await upgraded.getTaskRuns(uuid, 1)).toEqual([ended]);
+    expect(await upgraded.getRevisions(uuid)).toEqual([revisionEnded]);
     await upgraded.close();
   });
 

@@ -28,14 +28,23 @@ const numberOrNull = (value: string | undefined): number | null =>
   value === undefined || value === '' ? null : Number(value);
 
 /**
- * The request fields kept as JSON (the `m` hash field). Status, times, template, trace and schedule
- * are hash fields of their own (the scripts index them), so the JSON leaves them out; layout 2 wrote
- * template, trace and schedule in both, and reading takes the hash fields either way.
+ * The request fields kept as JSON (the `m` hash field), as an array in this order. Status, times,
+ * template, trace and schedule are hash fields of their own (the scripts index them), so the JSON
+ * leaves them out. Layout 2 kept an object of the fields, those in the hash fields too; reading
+ * takes the hash fields either way.
  */
 type RequestJson = Pick<
   RequestRecord,
   'name' | 'description' | 'templateVersion' | 'payloadHash' | 'revision' | 'endedAt' | 'error'
 >;
+type RequestArray = [string | null, string | null, number, string, number, number | null, string | null];
+
+function requestJson(m: string): RequestJson {
+  const parsed = JSON.parse(m) as RequestJson | RequestArray;
+  if (!Array.isArray(parsed)) return parsed;
+  const [name, description, templateVersion, payloadHash, revision, endedAt, error] = parsed;
+  return { name, description, templateVersion, payloadHash, revision, endedAt, error };
+}
 
 /**
  * Adds the script arguments of a request, in the order take_request reads them: identity, version
@@ -43,15 +52,16 @@ type RequestJson = Pick<
  * createdAt, owner and lease, which a save never writes.
  */
 export function addRequest(out: ScriptArgs, r: RequestRecord): void {
-  const json: RequestJson = {
-    name: r.name,
-    description: r.description,
-    templateVersion: r.templateVersion,
-    payloadHash: r.payloadHash,
-    revision: r.revision,
-    endedAt: r.endedAt,
-    error: r.error,
-  };
+  // Positional, not an object: JSON.stringify writes no key, and Redis stores none.
+  const json: RequestArray = [
+    r.name,
+    r.description,
+    r.templateVersion,
+    r.payloadHash,
+    r.revision,
+    r.endedAt,
+    r.error,
+  ];
   out.add(r.uuid);
   out.add(String(r.version));
   out.add(r.status);
@@ -76,7 +86,7 @@ export function toRequest(hash: Record<string, string> | string[]): RequestRecor
   return {
     uuid: h.id,
     ref: h.ref ?? '',
-    ...(JSON.parse(h.m) as RequestJson),
+    ...requestJson(h.m),
     templateRef: h.t ?? '',
     traceId: h.tr ?? '',
     scheduledAt: numberOrNull(h.sa),
@@ -99,14 +109,15 @@ export function pairs(flat: string[]): Record<string, string> {
 /**
  * Adds the script arguments of a revision, in the order take_revision reads them. Besides
  * identity, reason, payload, template and warnings are fixed when a revision is added: only the
- * insert sends and writes them (last), and a save sends and writes only status, times and error.
+ * insert sends and writes them (last, as an object), and a save sends and writes only the array
+ * [status, startedAt, endedAt, error, version] (layout 2: an object of them).
  */
 export function addRevision(out: ScriptArgs, r: RevisionRecord): void {
   const { requestUuid, revision, status, startedAt, endedAt, error, version } = r;
   out.add(requestUuid);
   out.add(String(revision));
   out.add(String(version));
-  out.add(JSON.stringify({ status, startedAt, endedAt, error, version }));
+  out.add(JSON.stringify([status, startedAt, endedAt, error, version]));
   if (version === 1) {
     // Object literals of fixed shape, not rest destructuring (which copies through a slow path).
     const fields = {
@@ -122,24 +133,26 @@ export function addRevision(out: ScriptArgs, r: RevisionRecord): void {
 }
 
 /**
- * Adds the script arguments of a task run, in the order take_run reads them; an insert adds its
+ * Adds the script arguments of a task run, in the order take_run reads them: identity, version and
+ * the array of the other fields (TaskRunArray's order; layout 2: an object). An insert adds its
  * createdAt last, the one field of its identity that the other arguments do not carry.
  */
 export function addTaskRun(out: ScriptArgs, t: TaskRunRecord): void {
   const { uuid, requestUuid, revision, version } = t;
-  const rest = JSON.stringify({
-    taskRef: t.taskRef,
-    className: t.className,
-    state: t.state,
-    lastTaskState: t.lastTaskState,
-    attempt: t.attempt,
-    inputs: t.inputs,
-    attributes: t.attributes,
-    error: t.error,
-    startedAt: t.startedAt,
-    endedAt: t.endedAt,
+  const fields: TaskRunArray = [
+    t.taskRef,
+    t.className,
+    t.state,
+    t.lastTaskState,
+    t.attempt,
+    t.inputs,
+    t.attributes,
+    t.error,
+    t.startedAt,
+    t.endedAt,
     version,
-  });
+  ];
+  const rest = JSON.stringify(fields);
   out.add(uuid);
   out.add(requestUuid);
   out.add(String(revision));
@@ -148,31 +161,86 @@ export function addTaskRun(out: ScriptArgs, t: TaskRunRecord): void {
   if (version === 1) out.add(String(t.createdAt));
 }
 
+type RevisionArray = [RevisionRecord['status'], number | null, number | null, string | null, number];
+type TaskRunArray = [
+  string,
+  string,
+  TaskRunRecord['state'],
+  TaskRunRecord['lastTaskState'],
+  number,
+  TaskRunRecord['inputs'],
+  TaskRunRecord['attributes'],
+  string | null,
+  number | null,
+  number | null,
+  number,
+];
+type TaskRunJson = Omit<TaskRunRecord, 'uuid' | 'requestUuid' | 'revision' | 'createdAt'>;
+
 /** Revisions from their fixed and other JSON, as getRevisions returns them. */
 export function toRevisions(flat: string[]): RevisionRecord[] {
   const records: RevisionRecord[] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) {
-    records.push({ ...JSON.parse(flat[i]!), ...JSON.parse(flat[i + 1]!) } as RevisionRecord);
+    const fixed = JSON.parse(flat[i]!) as Omit<
+      RevisionRecord,
+      'status' | 'startedAt' | 'endedAt' | 'error' | 'version'
+    >;
+    const rest = JSON.parse(flat[i + 1]!) as RevisionArray | Pick<RevisionRecord, 'status'>;
+    if (!Array.isArray(rest)) {
+      records.push({ ...fixed, ...rest } as RevisionRecord);
+      continue;
+    }
+    const [status, startedAt, endedAt, error, version] = rest;
+    records.push({ ...fixed, status, startedAt, endedAt, error, version });
   }
   return records;
 }
 
 /**
  * The task runs of a revision from uuid, fixed part and other JSON, as getTaskRuns returns them.
- * The fixed part is the run's createdAt; layout 2 kept its whole identity there, as JSON.
+ * The fixed part is the run's createdAt; layout 2 kept its whole identity there, as JSON, and the
+ * others as an object.
  */
 export function toTaskRuns(requestUuid: string, revision: number, flat: string[]): TaskRunRecord[] {
   const records: TaskRunRecord[] = [];
   for (let i = 0; i + 2 < flat.length; i += 3) {
     const fixed = flat[i + 1]!;
     const createdAt = fixed.startsWith('{') ? (JSON.parse(fixed) as TaskRunRecord).createdAt : Number(fixed);
-    const rest = JSON.parse(flat[i + 2]!) as Omit<
-      TaskRunRecord,
-      'uuid' | 'requestUuid' | 'revision' | 'createdAt'
-    >;
-    records.push({ uuid: flat[i]!, requestUuid, revision, createdAt, ...rest });
+    const identity = { uuid: flat[i]!, requestUuid, revision, createdAt };
+    records.push({ ...identity, ...taskRunJson(flat[i + 2]!) });
   }
   return records;
+}
+
+function taskRunJson(m: string): TaskRunJson {
+  const parsed = JSON.parse(m) as TaskRunArray | TaskRunJson;
+  if (!Array.isArray(parsed)) return parsed;
+  const [
+    taskRef,
+    className,
+    state,
+    lastTaskState,
+    attempt,
+    inputs,
+    attributes,
+    error,
+    startedAt,
+    endedAt,
+    version,
+  ] = parsed;
+  return {
+    taskRef,
+    className,
+    state,
+    lastTaskState,
+    attempt,
+    inputs,
+    attributes,
+    error,
+    startedAt,
+    endedAt,
+    version,
+  };
 }
 
 /**

@@ -7,18 +7,19 @@
  * so every key of the store is under it (the test suite runs under an ACL user limited to P*).
  *   P req:UUID        hash of a request: id, ref, k (list member), c (createdAt), s (status),
  *                     u (updatedAt), t (templateRef), tr (traceId), sa (scheduledAt), o (owner),
- *                     l (leaseExpiresAt), v (version), m (JSON of the other fields); '' is null
+ *                     l (leaseExpiresAt), v (version), m (JSON array of the other fields,
+ *                     record-codec.ts); '' is null
  *   P refs            hash ref -> uuid
  *   P idx:all, P idx:s:STATUS, P idx:t:TEMPLATE, P idx:tr:TRACE
  *                     list indexes: sorted sets of members "createdAt(16 digits):uuid", all of
  *                     score 0, so lexicographic order is (createdAt, uuid) and a cursor is a member
  *   P due             sorted set uuid by scheduledAt, of scheduled requests
  *   P rev:UUID:N      hash of a revision: v, i (JSON of the fields fixed when it is added),
- *                     m (JSON of those a save changes: status, times, error, version)
+ *                     m (JSON array of those a save changes: status, times, error, version)
  *   P req:UUID rn     (a field of the request's hash) the number of its latest revision;
  *                     revisions are numbered from 1, so reading them needs no index of its own
  *   P run:UUID        hash of a task run: v, i (its createdAt; layout 2: JSON of its identity),
- *                     m (JSON of the fields a save changes, and taskRef, className and inputs)
+ *                     m (JSON array of the fields a save changes, and taskRef, className, inputs)
  *   P runs:UUID:N     list of the task run uuids of a revision, in creation order
  *   P log:UUID        list of a request's log lines, each the JSON array [task, ts, level, source,
  *                     message] (layout 2: an object); a line's seq is its position from 1
