@@ -54,57 +54,41 @@ local function move(name, before, after, k)
   if before then redis.call('ZREM', P .. name .. before, k) end
   redis.call('ZADD', P .. name .. after, '0', k)
 end
-local function reindex(uuid, k, new, s, t, tr)
+local function reindex(uuid, k, news, newt, newtr, newsa, s, t, tr)
   if s == nil then redis.call('ZADD', P .. 'idx:all', '0', k) end
-  move('idx:s:', s, new.s, k)
-  move('idx:t:', t, new.t, k)
-  move('idx:tr:', tr, new.tr, k)
-  if new.s == 'scheduled' and new.sa ~= '' then
-    redis.call('ZADD', P .. 'due', new.sa, uuid)
+  move('idx:s:', s, news, k)
+  move('idx:t:', t, newt, k)
+  move('idx:tr:', tr, newtr, k)
+  if news == 'scheduled' and newsa ~= '' then
+    redis.call('ZADD', P .. 'due', newsa, uuid)
   elseif s == 'scheduled' then
     redis.call('ZREM', P .. 'due', uuid)
   end
 end
 
--- A record's arguments: identity, version and what every write sets, then what only an insert
--- writes (a save never changes it, so it is not sent). Read by index, not through take(): a
--- function call per argument cost 4 % of Redis's instructions per W1 request. Each record
--- carries its key, built once for its check and its write.
+-- A record is the position of its first argument in ARGV: its fields are read where they lie, as
+-- A[r + offset], not copied into a table of their own (a table per record cost a tenth of Redis's
+-- instructions per W1 request). A record's arguments: identity, version and what every write
+-- sets, then what only an insert (version '1') writes, which a save never changes and so never
+-- sends. Offsets of a request's: uuid, version, status, updatedAt, templateRef, traceId,
+-- scheduledAt, JSON, then ref, list member, createdAt, owner, lease; of a revision's: request,
+-- number, version, JSON, then fixed JSON; of a task run's: uuid, request, revision, version,
+-- JSON, then createdAt.
 local A = ARGV
 local function take_request()
-  local i = at
-  local r = { uuid = A[i], vs = A[i + 1], s = A[i + 2], u = A[i + 3], t = A[i + 4], tr = A[i + 5],
-    sa = A[i + 6], m = A[i + 7], key = P .. 'req:' .. A[i] }
-  r.v = tonumber(r.vs)
-  if r.v == 1 then
-    r.ref, r.k, r.c, r.o, r.l = A[i + 8], A[i + 9], A[i + 10], A[i + 11], A[i + 12]
-    at = i + 13
-  else
-    at = i + 8
-  end
-  return r
-end
--- A revision's or run's version, and for an insert (version 1) the JSON of its fixed fields,
--- which follows the \`count\` arguments every write sends.
-local function take_fixed(r, i, count)
-  r.v = tonumber(r.vs)
-  if r.v == 1 then
-    r.i = A[i + count]
-    at = i + count + 1
-  else
-    at = i + count
-  end
+  local r = at
+  at = r + (A[r + 1] == '1' and 13 or 8)
   return r
 end
 local function take_revision()
-  local i = at
-  return take_fixed({ req = A[i], n = A[i + 1], vs = A[i + 2], m = A[i + 3],
-    key = P .. 'rev:' .. A[i] .. ':' .. A[i + 1] }, i, 4)
+  local r = at
+  at = r + (A[r + 2] == '1' and 5 or 4)
+  return r
 end
 local function take_run()
-  local i = at
-  return take_fixed({ uuid = A[i], req = A[i + 1], n = A[i + 2], vs = A[i + 3], m = A[i + 4],
-    key = P .. 'run:' .. A[i] }, i, 5)
+  local r = at
+  at = r + (A[r + 3] == '1' and 6 or 5)
+  return r
 end
 local function take_list(reader)
   local list = {}
@@ -112,17 +96,19 @@ local function take_list(reader)
   return list
 end
 -- Log lines come grouped by request: a count of groups, then per group the request, a count of
--- lines and each line's task run ('' for none) and JSON. A group is kept as where its lines lie in
--- ARGV (its first line's task run, then JSON, then the next line's), not copied line by line.
-local function take_logs()
-  local groups = {}
-  for g = 1, tonumber(take()) do
-    local count = tonumber(A[at + 1])
-    groups[g] = { req = A[at], first = at + 2, count = count }
-    at = at + 2 + 2 * count
+-- lines and each line's task run ('' for none) and JSON. A group is where its request lies in
+-- ARGV: its lines follow, a task run then a JSON each, not copied line by line. Appends the groups
+-- to \`groups\`.
+local function take_logs(groups)
+  for _ = 1, tonumber(take()) do
+    groups[#groups + 1] = at
+    at = at + 2 + 2 * tonumber(A[at + 1])
   end
   return groups
 end
+local function request_key(r) return P .. 'req:' .. A[r] end
+local function revision_key(r) return P .. 'rev:' .. A[r] .. ':' .. A[r + 1] end
+local function run_key(r) return P .. 'run:' .. A[r] end
 
 -- Compare-and-set check of one record (a request, revision or run, as \`kind\` says): version v
 -- needs v - 1 stored (none for 1). Versions are tracked across the change set, so a record given
@@ -130,12 +116,11 @@ end
 -- read it (nil: read it here).
 local seen = {}
 local function describe(kind, r)
-  if kind == 'request' then return 'request ' .. r.uuid end
-  if kind == 'revision' then return 'revision ' .. r.n .. ' of request ' .. r.req end
-  return 'task run ' .. r.uuid
+  if kind == 'request' then return 'request ' .. A[r] end
+  if kind == 'revision' then return 'revision ' .. A[r + 1] .. ' of request ' .. A[r] end
+  return 'task run ' .. A[r]
 end
-local function expect(kind, r, read)
-  local key, v = r.key, r.v
+local function expect(kind, r, key, v, read)
   local stored = seen[key]
   if stored == nil then stored = tonumber(read or redis.call('HGET', key, 'v')) or 0 end
   if stored ~= v - 1 then
@@ -150,75 +135,79 @@ end
 local refs = {}
 local requests_read = {}
 local function check_request(r)
+  local uuid, v, key = A[r], tonumber(A[r + 1]), request_key(r)
   local read
-  if r.v > 1 then
-    local f = requests_read[r.uuid]
+  if v > 1 then
+    local f = requests_read[uuid]
     if f == nil then
-      f = redis.call('HMGET', r.key, 'v', 'o', 'k', 's', 't', 'tr')
-      requests_read[r.uuid] = f
+      f = redis.call('HMGET', key, 'v', 'o', 'k', 's', 't', 'tr')
+      requests_read[uuid] = f
     end
     read = f[1]
   end
-  expect('request', r, read)
-  if r.v == 1 then
-    if refs[r.ref] or redis.call('HEXISTS', P .. 'refs', r.ref) == 1 then
-      stale('Stale write of request ' .. r.uuid .. ': its ref ' .. r.ref .. ' is taken.')
+  expect('request', r, key, v, read)
+  if v == 1 then
+    local ref = A[r + 8]
+    if refs[ref] or redis.call('HEXISTS', P .. 'refs', ref) == 1 then
+      stale('Stale write of request ' .. uuid .. ': its ref ' .. ref .. ' is taken.')
     end
-    refs[r.ref] = true
+    refs[ref] = true
   end
 end
 local function check_revision(r)
-  expect('revision', r)
+  expect('revision', r, revision_key(r), tonumber(A[r + 2]))
 end
 local function check_run(r)
-  expect('run', r)
+  expect('run', r, run_key(r), tonumber(A[r + 3]))
 end
 
 -- Writes, once every check passed. A request save keeps identity, owner and lease as stored, but
 -- clears owner and lease when \`release\` is set (the committing node gives its lease up with it).
 -- An insert given \`revision\` (the number of the revision created with it) records it as rn.
 local function save_request(r, release, revision)
-  local key = r.key
-  if r.v == 1 then
-    redis.call('HSET', key, 'id', r.uuid, 'ref', r.ref, 'k', r.k, 'c', r.c, 's', r.s, 'u', r.u,
-      't', r.t, 'tr', r.tr, 'sa', r.sa, 'o', r.o, 'l', r.l, 'v', r.vs, 'm', r.m, 'rn', revision or '0')
-    redis.call('HSET', P .. 'refs', r.ref, r.uuid)
-    reindex(r.uuid, r.k, r)
+  local uuid, key = A[r], request_key(r)
+  local s, t, tr, sa = A[r + 2], A[r + 4], A[r + 5], A[r + 6]
+  if A[r + 1] == '1' then
+    redis.call('HSET', key, 'id', uuid, 'ref', A[r + 8], 'k', A[r + 9], 'c', A[r + 10], 's', s,
+      'u', A[r + 3], 't', t, 'tr', tr, 'sa', sa, 'o', A[r + 11], 'l', A[r + 12], 'v', '1',
+      'm', A[r + 7], 'rn', revision or '0')
+    redis.call('HSET', P .. 'refs', A[r + 8], uuid)
+    reindex(uuid, A[r + 9], s, t, tr, sa)
   else
-    local f = requests_read[r.uuid] or redis.call('HMGET', key, 'v', 'o', 'k', 's', 't', 'tr')
+    local f = requests_read[uuid] or redis.call('HMGET', key, 'v', 'o', 'k', 's', 't', 'tr')
     -- Template and trace are written only when they change, which saves never do in practice.
-    if r.t ~= f[5] or r.tr ~= f[6] then redis.call('HSET', key, 't', r.t, 'tr', r.tr) end
+    if t ~= f[5] or tr ~= f[6] then redis.call('HSET', key, 't', t, 'tr', tr) end
     if release then
-      redis.call('HSET', key, 's', r.s, 'u', r.u, 'sa', r.sa, 'v', r.vs, 'm', r.m, 'o', '', 'l', '')
+      redis.call('HSET', key, 's', s, 'u', A[r + 3], 'sa', sa, 'v', A[r + 1], 'm', A[r + 7], 'o', '', 'l', '')
     else
-      redis.call('HSET', key, 's', r.s, 'u', r.u, 'sa', r.sa, 'v', r.vs, 'm', r.m)
+      redis.call('HSET', key, 's', s, 'u', A[r + 3], 'sa', sa, 'v', A[r + 1], 'm', A[r + 7])
     end
-    reindex(r.uuid, f[3], r, f[4], f[5], f[6])
+    reindex(uuid, f[3], s, t, tr, sa, f[4], f[5], f[6])
     -- The next save of the same request in this change set replaces these.
-    f[4], f[5], f[6] = r.s, r.t, r.tr
+    f[4], f[5], f[6] = s, t, tr
   end
 end
 -- A new revision raises its request's rn, unless the request's insert recorded it (\`counted\`).
 local function save_revision(r, counted)
-  local key = r.key
-  if r.v == 1 then
-    redis.call('HSET', key, 'v', r.vs, 'i', r.i, 'm', r.m)
+  local key = revision_key(r)
+  if A[r + 2] == '1' then
+    redis.call('HSET', key, 'v', '1', 'i', A[r + 4], 'm', A[r + 3])
     if not counted then
-      local req = P .. 'req:' .. r.req
+      local req = P .. 'req:' .. A[r]
       local latest = tonumber(redis.call('HGET', req, 'rn')) or 0
-      if latest < tonumber(r.n) then redis.call('HSET', req, 'rn', r.n) end
+      if latest < tonumber(A[r + 1]) then redis.call('HSET', req, 'rn', A[r + 1]) end
     end
   else
-    redis.call('HSET', key, 'v', r.vs, 'm', r.m)
+    redis.call('HSET', key, 'v', A[r + 2], 'm', A[r + 3])
   end
 end
 local function save_run(r)
-  local key = r.key
-  if r.v == 1 then
-    redis.call('HSET', key, 'v', r.vs, 'i', r.i, 'm', r.m)
-    redis.call('RPUSH', P .. 'runs:' .. r.req .. ':' .. r.n, r.uuid)
+  local key = run_key(r)
+  if A[r + 3] == '1' then
+    redis.call('HSET', key, 'v', '1', 'i', A[r + 5], 'm', A[r + 4])
+    redis.call('RPUSH', P .. 'runs:' .. A[r + 1] .. ':' .. A[r + 2], A[r])
   else
-    redis.call('HSET', key, 'v', r.vs, 'm', r.m)
+    redis.call('HSET', key, 'v', A[r + 3], 'm', A[r + 4])
   end
 end
 -- Appends log lines in their order: one RPUSH per run of lines of one request and one ZADD per run
@@ -249,10 +238,11 @@ local function index_task_lines(req, task, seq, count)
   end
   push_all('ZADD', key, scores)
 end
-local function append_logs(groups)
-  for _, g in ipairs(groups) do
-    local first, count = g.first, g.count
-    local key = P .. 'log:' .. g.req
+local function append_logs(groups, from, to)
+  for j = from or 1, to or #groups do
+    local g = groups[j]
+    local req, count, first = A[g], tonumber(A[g + 1]), g + 2
+    local key = P .. 'log:' .. req
     local seq
     if count == 1 then
       seq = redis.call('RPUSH', key, A[first + 1])
@@ -266,7 +256,7 @@ local function append_logs(groups)
       local task = A[first + 2 * i]
       local n = i
       while n + 1 < count and A[first + 2 * (n + 1)] == task do n = n + 1 end
-      index_task_lines(g.req, task, seq + i, n - i + 1)
+      index_task_lines(req, task, seq + i, n - i + 1)
       i = n + 1
     end
   end
@@ -285,7 +275,7 @@ local touched = take_list(take)
 local requests = take_list(take_request)
 local revisions = take_list(take_revision)
 local runs = take_list(take_run)
-local logs = take_logs()
+local logs = take_logs({})
 local releases = take_list(take)
 for _, r in ipairs(requests) do check_request(r) end
 for _, r in ipairs(revisions) do check_revision(r) end
@@ -293,7 +283,7 @@ for _, r in ipairs(runs) do check_run(r) end
 if owner ~= '' then
   local inserted = {}
   for _, r in ipairs(requests) do
-    if r.v == 1 then inserted[r.uuid] = r.o end
+    if A[r + 1] == '1' then inserted[A[r]] = A[r + 11] end
   end
   for _, uuid in ipairs(touched) do
     local f = requests_read[uuid]
@@ -314,9 +304,9 @@ if owner ~= '' then
   for _, uuid in ipairs(releases) do released[uuid] = true end
 end
 for _, r in ipairs(requests) do
-  local release = r.v > 1 and released[r.uuid] == true
+  local release = A[r + 1] ~= '1' and released[A[r]] == true
   save_request(r, release)
-  if release then released[r.uuid] = 'done' end
+  if release then released[A[r]] = 'done' end
 end
 for _, r in ipairs(revisions) do save_revision(r) end
 for _, r in ipairs(runs) do save_run(r) end
@@ -336,36 +326,43 @@ return 1
  * earlier item, answers the item with that request. Returns per item {1} (created) or {0, hash}.
  */
 const CREATE_REQUESTS = `
-local items = take_list(function()
-  return { request = take_request(), revision = take_revision(), runs = take_list(take_run),
-    logs = take_logs() }
-end)
-local taken, uuids = {}, {}
-for _, item in ipairs(items) do
-  local r = item.request
-  item.existing = taken[r.ref] or redis.call('HGET', P .. 'refs', r.ref)
-  if not item.existing then
-    if uuids[r.uuid] or redis.call('EXISTS', r.key) == 1 then
-      stale('A request with uuid ' .. r.uuid .. ' already exists under another ref.')
+-- Per item, where its request and revision lie, and the last of its runs and log groups in the
+-- lists of all the items' runs and groups.
+local reqs, revs, runs, run_ends, groups, group_ends = {}, {}, {}, {}, {}, {}
+for j = 1, tonumber(take()) do
+  reqs[j] = take_request()
+  revs[j] = take_revision()
+  for _ = 1, tonumber(take()) do runs[#runs + 1] = take_run() end
+  run_ends[j] = #runs
+  take_logs(groups)
+  group_ends[j] = #groups
+end
+local taken, uuids, existing = {}, {}, {}
+for j, r in ipairs(reqs) do
+  local uuid, ref = A[r], A[r + 8]
+  existing[j] = taken[ref] or redis.call('HGET', P .. 'refs', ref)
+  if not existing[j] then
+    if uuids[uuid] or redis.call('EXISTS', request_key(r)) == 1 then
+      stale('A request with uuid ' .. uuid .. ' already exists under another ref.')
     end
     -- Its revision needs no check: the revision's key is the request's, which was just found free.
-    for _, run in ipairs(item.runs) do check_run(run) end
-    taken[r.ref] = r.uuid
-    uuids[r.uuid] = true
+    for k = (run_ends[j - 1] or 0) + 1, run_ends[j] do check_run(runs[k]) end
+    taken[ref] = uuid
+    uuids[uuid] = true
   end
 end
 local out = {}
-for j, item in ipairs(items) do
-  if not item.existing then
-    save_request(item.request, false, item.revision.n)
-    save_revision(item.revision, true)
-    for _, run in ipairs(item.runs) do save_run(run) end
-    append_logs(item.logs)
+for j, r in ipairs(reqs) do
+  if not existing[j] then
+    save_request(r, false, A[revs[j] + 1])
+    save_revision(revs[j], true)
+    for k = (run_ends[j - 1] or 0) + 1, run_ends[j] do save_run(runs[k]) end
+    append_logs(groups, (group_ends[j - 1] or 0) + 1, group_ends[j])
     out[j] = { 1 }
   end
 end
-for j, item in ipairs(items) do
-  if item.existing then out[j] = { 0, redis.call('HGETALL', P .. 'req:' .. item.existing) } end
+for j in ipairs(reqs) do
+  if existing[j] then out[j] = { 0, redis.call('HGETALL', P .. 'req:' .. existing[j]) } end
 end
 return out
 `;
@@ -533,9 +530,8 @@ while #out < limit do
     local key = P .. 'req:' .. uuid
     local f = redis.call('HMGET', key, 'o', 'l', 'k', 't', 'tr', 'sa', 'v')
     if free(f[1], f[2], owner, now) then
-      local new = { s = 'pending', t = f[4], tr = f[5], sa = f[6] }
       redis.call('HSET', key, 's', 'pending', 'u', nows, 'o', owner, 'l', till, 'v', tonumber(f[7]) + 1)
-      reindex(uuid, f[3], new, 'scheduled', f[4], f[5])
+      reindex(uuid, f[3], 'pending', f[4], f[5], f[6], 'scheduled', f[4], f[5])
       out[#out + 1] = redis.call('HGETALL', key)
       if #out == limit then break end
     else
