@@ -538,6 +538,32 @@ export function describeStoreContract(
         expect(await store.readLogs(s.request.uuid, { afterSeq: all.at(-1)!.seq })).toEqual([]);
       });
 
+      it('pages one task’s lines across commits from any seq, a page spanning several commits', async () => {
+        const s = makeSubmission({}, 2);
+        await create(s);
+        const [task, other] = [s.taskRuns[0]!.uuid, s.taskRuns[1]!.uuid];
+        for (let commit = 0; commit < 4; commit++) {
+          const line = (n: number, owner: string | null) => ({
+            ...makeLog(s.request, `commit ${commit} line ${n}`, owner),
+            ts: T0 + commit,
+          });
+          const lines = [line(0, task), line(1, task), line(2, null), line(3, task), line(4, other)];
+          await store.commit({ logs: commit === 2 ? lines.slice(0, 1) : lines });
+        }
+        const all = await store.readLogs(s.request.uuid);
+        const mine = all.filter((l) => l.taskUuid === task);
+        expect(await store.readLogs(s.request.uuid, { taskUuid: task })).toEqual(mine);
+        for (const afterSeq of [0, ...all.map((l) => l.seq)]) {
+          const expected = mine.filter((l) => l.seq > afterSeq);
+          for (const limit of [1, 2, 5]) {
+            expect(await store.readLogs(s.request.uuid, { taskUuid: task, afterSeq, limit })).toEqual(
+              expected.slice(0, limit),
+            );
+          }
+          expect(await store.readLogs(s.request.uuid, { taskUuid: task, afterSeq })).toEqual(expected);
+        }
+      });
+
       it('keeps each request’s lines apart', async () => {
         const a = await withLogs(3);
         const b = await withLogs(3);

@@ -23,7 +23,8 @@
  *   P runs:UUID:N     list of the task run uuids of a revision, in creation order
  *   P log:UUID        list of a request's log lines, each the JSON array [task, ts, level, source,
  *                     message] (layout 2: an object); a line's seq is its position from 1
- *   P tlog:UUID:TASK  sorted set of the seqs of one task run's lines
+ *   P tlog:UUID:TASK  sorted set of one task run's lines: a member per run of consecutive ones,
+ *                     "first-last" ("seq" for one line, as layout 2 kept each), scored by last
  *   P schema          the version of this layout
  *   P templates       hash JSON [refName, version] -> JSON of a template record (never changed
  *                     once set: HSETNX, so no script is needed)
@@ -221,22 +222,14 @@ local function push_all(command, key, values)
   end
   return reply
 end
--- Indexes \`count\` lines of one task run from seq on (none for the request's own lines).
+-- Indexes \`count\` lines of one task run from seq on (none for the request's own lines): one member
+-- per run of consecutive lines, "first-last" ("seq" for one line, as layout 2 kept every line),
+-- scored by its last seq. A member per line cost 7 % of Redis's instructions per W1 request.
 local function index_task_lines(req, task, seq, count)
   if task == '' then return end
-  local key = P .. 'tlog:' .. req .. ':' .. task
-  if count == 1 then
-    local s = tostring(seq)
-    redis.call('ZADD', key, s, s)
-    return
-  end
-  local scores = {}
-  for i = 0, count - 1 do
-    local s = tostring(seq + i)
-    scores[2 * i + 1] = s
-    scores[2 * i + 2] = s
-  end
-  push_all('ZADD', key, scores)
+  local last = tostring(seq + count - 1)
+  local member = count == 1 and last or (tostring(seq) .. '-' .. last)
+  redis.call('ZADD', P .. 'tlog:' .. req .. ':' .. task, last, member)
 end
 local function append_logs(groups, from, to)
   for j = from or 1, to or #groups do
@@ -411,11 +404,15 @@ end
 return out
 `;
 
-/** readLogs of one task run: request, task, afterSeq, limit (-1: all); returns seq, line pairs. */
+/**
+ * readLogs of one task run: request, task, afterSeq, limit (-1: all); returns seq, line pairs. Each
+ * run of the task's lines past afterSeq is one LRANGE of the request's log; as every run holds a
+ * line at least, \`limit\` runs are enough.
+ */
 const READ_TASK_LOGS = `
 local req = take()
 local task = take()
-local after = take()
+local after = tonumber(take())
 local limit = tonumber(take())
 local range = { P .. 'tlog:' .. req .. ':' .. task, '(' .. after, '+inf' }
 if limit >= 0 then
@@ -423,10 +420,27 @@ if limit >= 0 then
   range[5] = 0
   range[6] = limit
 end
+local log = P .. 'log:' .. req
 local out = {}
-for _, seq in ipairs(redis.call('ZRANGEBYSCORE', unpack(range))) do
-  out[#out + 1] = seq
-  out[#out + 1] = redis.call('LINDEX', P .. 'log:' .. req, tonumber(seq) - 1)
+local left = limit
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', unpack(range))) do
+  local dash = string.find(member, '-', 1, true)
+  local first, last = tonumber(member), nil
+  if dash then
+    first, last = tonumber(string.sub(member, 1, dash - 1)), tonumber(string.sub(member, dash + 1))
+  else
+    last = first
+  end
+  if first <= after then first = after + 1 end
+  if left >= 0 and last - first + 1 > left then last = first + left - 1 end
+  for k, line in ipairs(redis.call('LRANGE', log, first - 1, last - 1)) do
+    out[#out + 1] = tostring(first + k - 1)
+    out[#out + 1] = line
+  end
+  if left >= 0 then
+    left = left - (last - first + 1)
+    if left <= 0 then break end
+  end
 end
 return out
 `;
