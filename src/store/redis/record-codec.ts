@@ -37,13 +37,28 @@ type RequestJson = Pick<
   RequestRecord,
   'name' | 'description' | 'templateVersion' | 'payloadHash' | 'revision' | 'endedAt' | 'error'
 >;
+/** A request's JSON: its fields' values in REQUEST_FIELDS' order (so for the other arrays). */
 type RequestArray = [string | null, string | null, number, string, number, number | null, string | null];
+const REQUEST_FIELDS = [
+  'name',
+  'description',
+  'templateVersion',
+  'payloadHash',
+  'revision',
+  'endedAt',
+  'error',
+] as const;
 
-function requestJson(m: string): RequestJson {
-  const parsed = JSON.parse(m) as RequestJson | RequestArray;
+/**
+ * A record's fields from the JSON that holds them: an array of their values in the order of
+ * `fields` (layout 3), or an object of them (layout 2).
+ */
+function fieldsFromJson<T>(fields: readonly string[], json: string): T {
+  const parsed = JSON.parse(json) as unknown[] | T;
   if (!Array.isArray(parsed)) return parsed;
-  const [name, description, templateVersion, payloadHash, revision, endedAt, error] = parsed;
-  return { name, description, templateVersion, payloadHash, revision, endedAt, error };
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < fields.length; i++) out[fields[i]!] = parsed[i];
+  return out as T;
 }
 
 /**
@@ -86,7 +101,7 @@ export function toRequest(hash: Record<string, string> | string[]): RequestRecor
   return {
     uuid: h.id,
     ref: h.ref ?? '',
-    ...requestJson(h.m),
+    ...fieldsFromJson<RequestJson>(REQUEST_FIELDS, h.m),
     templateRef: h.t ?? '',
     traceId: h.tr ?? '',
     scheduledAt: numberOrNull(h.sa),
@@ -117,7 +132,8 @@ export function addRevision(out: ScriptArgs, r: RevisionRecord): void {
   out.add(requestUuid);
   out.add(String(revision));
   out.add(String(version));
-  out.add(JSON.stringify([status, startedAt, endedAt, error, version]));
+  const saved: RevisionArray = [status, startedAt, endedAt, error, version];
+  out.add(JSON.stringify(saved));
   if (version === 1) {
     // Object literals of fixed shape, not rest destructuring (which copies through a slow path).
     const fields = {
@@ -162,6 +178,7 @@ export function addTaskRun(out: ScriptArgs, t: TaskRunRecord): void {
 }
 
 type RevisionArray = [RevisionRecord['status'], number | null, number | null, string | null, number];
+const REVISION_FIELDS = ['status', 'startedAt', 'endedAt', 'error', 'version'] as const;
 type TaskRunArray = [
   string,
   string,
@@ -175,31 +192,38 @@ type TaskRunArray = [
   number | null,
   number,
 ];
+const TASK_RUN_FIELDS = [
+  'taskRef',
+  'className',
+  'state',
+  'lastTaskState',
+  'attempt',
+  'inputs',
+  'attributes',
+  'error',
+  'startedAt',
+  'endedAt',
+  'version',
+] as const;
 type TaskRunJson = Omit<TaskRunRecord, 'uuid' | 'requestUuid' | 'revision' | 'createdAt'>;
 
 /** Revisions from their fixed and other JSON, as getRevisions returns them. */
 export function toRevisions(flat: string[]): RevisionRecord[] {
   const records: RevisionRecord[] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) {
-    const fixed = JSON.parse(flat[i]!) as Omit<
-      RevisionRecord,
-      'status' | 'startedAt' | 'endedAt' | 'error' | 'version'
-    >;
-    const rest = JSON.parse(flat[i + 1]!) as RevisionArray | Pick<RevisionRecord, 'status'>;
-    if (!Array.isArray(rest)) {
-      records.push({ ...fixed, ...rest } as RevisionRecord);
-      continue;
-    }
-    const [status, startedAt, endedAt, error, version] = rest;
-    records.push({ ...fixed, status, startedAt, endedAt, error, version });
+    const fixed = JSON.parse(flat[i]!) as Omit<RevisionRecord, (typeof REVISION_FIELDS)[number]>;
+    const rest = fieldsFromJson<Pick<RevisionRecord, (typeof REVISION_FIELDS)[number]>>(
+      REVISION_FIELDS,
+      flat[i + 1]!,
+    );
+    records.push({ ...fixed, ...rest });
   }
   return records;
 }
 
 /**
  * The task runs of a revision from uuid, fixed part and other JSON, as getTaskRuns returns them.
- * The fixed part is the run's createdAt; layout 2 kept its whole identity there, as JSON, and the
- * others as an object.
+ * The fixed part is the run's createdAt; layout 2 kept its whole identity there, as JSON.
  */
 export function toTaskRuns(requestUuid: string, revision: number, flat: string[]): TaskRunRecord[] {
   const records: TaskRunRecord[] = [];
@@ -207,40 +231,9 @@ export function toTaskRuns(requestUuid: string, revision: number, flat: string[]
     const fixed = flat[i + 1]!;
     const createdAt = fixed.startsWith('{') ? (JSON.parse(fixed) as TaskRunRecord).createdAt : Number(fixed);
     const identity = { uuid: flat[i]!, requestUuid, revision, createdAt };
-    records.push({ ...identity, ...taskRunJson(flat[i + 2]!) });
+    records.push({ ...identity, ...fieldsFromJson<TaskRunJson>(TASK_RUN_FIELDS, flat[i + 2]!) });
   }
   return records;
-}
-
-function taskRunJson(m: string): TaskRunJson {
-  const parsed = JSON.parse(m) as TaskRunArray | TaskRunJson;
-  if (!Array.isArray(parsed)) return parsed;
-  const [
-    taskRef,
-    className,
-    state,
-    lastTaskState,
-    attempt,
-    inputs,
-    attributes,
-    error,
-    startedAt,
-    endedAt,
-    version,
-  ] = parsed;
-  return {
-    taskRef,
-    className,
-    state,
-    lastTaskState,
-    attempt,
-    inputs,
-    attributes,
-    error,
-    startedAt,
-    endedAt,
-    version,
-  };
 }
 
 /**
