@@ -35,4 +35,26 @@ describe('npm run bench -- --smoke', () => {
     expect(ratios.w1bulkTasksPerCommit).toBeCloseTo(document.figures.w1bulk.median / raw, 2);
     expect(ratios.busyP99InCommits).toBeCloseTo((document.figures.busy.median / 1000) * raw, 1);
   }, 300_000);
+
+  it('measures the warm engine with bench/warm-w1.ts, every thread of the process counted', async () => {
+    const script = path.join(ROOT, 'bench/warm-w1.ts');
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', script, 'sqlite', '200', '--warmup', '50'],
+      {
+        cwd: ROOT,
+        timeout: 60_000,
+      },
+    );
+    const figures = JSON.parse(stdout);
+    expect(Object.keys(figures).sort()).toEqual([
+      'cpuUsPerTask',
+      'mainThreadUsPerTask',
+      'otherThreadsUsPerTask',
+      'tasksPerSecond',
+    ]);
+    expect(figures.tasksPerSecond).toBeGreaterThan(0);
+    expect(figures.cpuUsPerTask).toBeGreaterThan(0);
+    expect(figures.otherThreadsUsPerTask).toBeGreaterThanOrEqual(0);
+  }, 90_000);
 });
