@@ -6,9 +6,7 @@
  * save), which is how a save never changes them.
  */
 import type {
-  LogLevel,
   LogLine,
-  LogSource,
   RequestRecord,
   RequestStatus,
   RevisionRecord,
@@ -269,12 +267,9 @@ export function logLineJson(l: LogLine): string {
   return `[${task},${l.ts},"${l.level}","${l.source}",${JSON.stringify(l.message)}]`;
 }
 
-type StoredLineFields = Omit<LogLine, 'requestUuid'>;
+const LOG_LINE_FIELDS = ['taskUuid', 'ts', 'level', 'source', 'message'] as const;
 
 /** A stored log line from its JSON (either layout's) and position. */
 export function toLogLine(requestUuid: string, seq: number, json: string): StoredLogLine {
-  const parsed = JSON.parse(json) as StoredLineFields | [string | null, number, LogLevel, LogSource, string];
-  if (!Array.isArray(parsed)) return { seq, requestUuid, ...parsed };
-  const [taskUuid, ts, level, source, message] = parsed;
-  return { seq, requestUuid, taskUuid, ts, level, source, message };
+  return { seq, requestUuid, ...fieldsFromJson<Omit<LogLine, 'requestUuid'>>(LOG_LINE_FIELDS, json) };
 }

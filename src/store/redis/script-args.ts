@@ -19,6 +19,11 @@ function headerOf(length: number): string {
   return (HEADERS[length] ??= `\r\n$${length}\r\n`);
 }
 
+/** A script call's head, up to its key count (0), for `count` arguments after it. */
+function commandHead(name: string, count: number, script: string, scriptBytes: number): string {
+  return `*${count + 3}\r\n$${name.length}\r\n${name}\r\n$${scriptBytes}\r\n${script}\r\n$1\r\n0`;
+}
+
 /** The arguments of one script call, as bulk strings. */
 export class ScriptArgs {
   /** The arguments, in order. */
@@ -45,12 +50,12 @@ export class ScriptArgs {
     // writes nearly always is (UUIDs, numbers, names, JSON of them). Measuring each argument's
     // UTF-8 length instead is a native call per argument; the bytes' length tells afterwards
     // whether the guess held, and only a text with other characters is encoded again, measured.
-    const head = `*${this.#args.length + 3}\r\n$${name.length}\r\n${name}\r\n$${script.length}\r\n${script}\r\n$1\r\n0`;
-    const text = this.#wire(head, (arg) => arg.length);
+    const count = this.#args.length;
+    const text = this.#wire(commandHead(name, count, script, script.length), (arg) => arg.length);
     const bytes = Buffer.from(text);
     if (bytes.length === text.length) return new ScriptCommand(name, bytes);
-    const measuredHead = `*${this.#args.length + 3}\r\n$${name.length}\r\n${name}\r\n$${Buffer.byteLength(script)}\r\n${script}\r\n$1\r\n0`;
-    return new ScriptCommand(name, Buffer.from(this.#wire(measuredHead, (arg) => Buffer.byteLength(arg))));
+    const head = commandHead(name, count, script, Buffer.byteLength(script));
+    return new ScriptCommand(name, Buffer.from(this.#wire(head, (arg) => Buffer.byteLength(arg))));
   }
 
   /** The command's text: the head (ending with the key count, 0), each argument's header and text, CRLF. */
