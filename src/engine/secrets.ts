@@ -26,22 +26,35 @@ export function collectRequestSecrets(
   tasks: TaskRegistry,
   redactor: Redactor,
 ): void {
-  const secretNames = new Set<string>();
+  addSecretsUnder(payload, secretVariableNames(template, tasks), redactor);
+}
+
+const namesByTemplate = new WeakMap<CompiledTemplate, { tasks: TaskRegistry; names: ReadonlySet<string> }>();
+
+/**
+ * The names collectRequestSecrets looks for, worked out once per compiled template (which never
+ * changes) and task registry, not once per request.
+ */
+function secretVariableNames(template: CompiledTemplate, tasks: TaskRegistry): ReadonlySet<string> {
+  const known = namesByTemplate.get(template);
+  if (known?.tasks === tasks) return known.names;
+  const names = new Set<string>();
   for (const task of template.tasks) {
     const meta = tasks.find(task.className)?.meta;
     for (const [name, value] of Object.entries(task.input)) {
       if (!isSecretInput(meta, name)) continue;
-      secretNames.add(name);
-      for (const ref of references(value)) if (ref.kind === 'workflow_input') secretNames.add(ref.name);
+      names.add(name);
+      for (const ref of references(value)) if (ref.kind === 'workflow_input') names.add(ref.name);
     }
-    for (const [name, spec] of Object.entries(meta?.inputs ?? {})) if (spec.secret) secretNames.add(name);
+    for (const [name, spec] of Object.entries(meta?.inputs ?? {})) if (spec.secret) names.add(name);
   }
-  for (const name of WELL_KNOWN_SECRET_INPUTS) secretNames.add(name);
-  addSecretsUnder(payload, secretNames, redactor);
+  for (const name of WELL_KNOWN_SECRET_INPUTS) names.add(name);
+  namesByTemplate.set(template, { tasks, names });
+  return names;
 }
 
 /** Adds to the redactor the strings under every key of `value` (at any depth) named in `secretNames`. */
-function addSecretsUnder(value: unknown, secretNames: Set<string>, redactor: Redactor): void {
+function addSecretsUnder(value: unknown, secretNames: ReadonlySet<string>, redactor: Redactor): void {
   if (Array.isArray(value)) {
     for (const item of value) addSecretsUnder(item, secretNames, redactor);
   } else if (value !== null && typeof value === 'object') {

@@ -79,16 +79,15 @@ export function resolveTaskInputsDetailed(
  */
 export function unusedRequestVariables(template: CompiledTemplate, payload: RequestPayload): ErrorDetail[] {
   const warnings: ErrorDetail[] = [];
-  const usedAnywhere = new Set<string>(Object.keys(template.globals));
-  for (const value of Object.values(template.globals)) addWorkflowInputs(value, usedAnywhere);
-  for (const task of template.tasks) {
-    const used = variablesUsedBy(template, task);
-    for (const name of used) usedAnywhere.add(name);
-    for (const name of Object.keys(payload.tasks?.[task.refName]?.vars?.input ?? {})) {
+  const { usedByTask, usedAnywhere } = templateVariables(template);
+  for (const [taskRef, vars] of Object.entries(payload.tasks ?? {})) {
+    const used = usedByTask.get(taskRef);
+    if (used === undefined) continue;
+    for (const name of Object.keys(vars?.vars?.input ?? {})) {
       if (used.has(name)) continue;
       warnings.push({
-        path: jsonPointer('tasks', task.refName, 'vars', 'input', name),
-        message: `variable '${clip(name)}' is not used by task ${task.refName} and is ignored`,
+        path: jsonPointer('tasks', taskRef, 'vars', 'input', name),
+        message: `variable '${clip(name)}' is not used by task ${taskRef} and is ignored`,
       });
     }
   }
@@ -102,6 +101,36 @@ export function unusedRequestVariables(template: CompiledTemplate, payload: Requ
     }
   }
   return warnings.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** The request variables a template's tasks may read, by task and in all; see templateVariables. */
+interface TemplateVariables {
+  usedByTask: ReadonlyMap<string, ReadonlySet<string>>;
+  usedAnywhere: ReadonlySet<string>;
+}
+
+const variablesByTemplate = new WeakMap<CompiledTemplate, TemplateVariables>();
+
+/**
+ * What a template's expressions may read, worked out once per compiled template (which never
+ * changes), not once per request: a template of hundreds of tasks would otherwise be walked for
+ * every submit.
+ */
+function templateVariables(template: CompiledTemplate): TemplateVariables {
+  let found = variablesByTemplate.get(template);
+  if (found === undefined) {
+    const usedByTask = new Map<string, Set<string>>();
+    const usedAnywhere = new Set<string>(Object.keys(template.globals));
+    for (const value of Object.values(template.globals)) addWorkflowInputs(value, usedAnywhere);
+    for (const task of template.tasks) {
+      const used = variablesUsedBy(template, task);
+      usedByTask.set(task.refName, used);
+      for (const name of used) usedAnywhere.add(name);
+    }
+    found = { usedByTask, usedAnywhere };
+    variablesByTemplate.set(template, found);
+  }
+  return found;
 }
 
 /** The variables a task may read: its inputs' expressions, the global keys, and the defaults it may fall back to. */
@@ -155,11 +184,20 @@ function createContext(
 }
 
 /** The task's own inputs in template order, then the globals it does not set itself. */
-function attributesOf(context: Context): [string, CompiledValue][] {
-  const own = Object.entries(context.task.input);
-  const inherited = Object.entries(context.template.globals).filter(([key]) => !(key in context.task.input));
-  return [...own, ...inherited];
+function attributesOf(context: Context): readonly (readonly [string, CompiledValue])[] {
+  const { task, template } = context;
+  let attributes = attributesByTask.get(task);
+  if (attributes === undefined) {
+    const own = Object.entries(task.input);
+    const inherited = Object.entries(template.globals).filter(([key]) => !(key in task.input));
+    attributes = [...own, ...inherited];
+    attributesByTask.set(task, attributes);
+  }
+  return attributes;
 }
+
+/** attributesOf by compiled task (of one template, and never changed): made once, not per resolution. */
+const attributesByTask = new WeakMap<CompiledTask, readonly (readonly [string, CompiledValue])[]>();
 
 /** An attribute's value; an inherited global is the request's variable G, else the template's default G. */
 function resolveAttribute(
