@@ -14,6 +14,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
 import { benchEngine, freshStoreUrl, inParallel, noopTemplate, whenEnded } from './harness.js';
 
 const SUBMITTERS = 50;
@@ -47,11 +48,21 @@ const callgrind = option('--callgrind') !== undefined;
 const [kind = 'redis', sizeText = '10000'] = args;
 const size = Number(sizeText);
 
-const h = await benchEngine(freshStoreUrl(kind), [noopTemplate('single', 1, () => [])], SUBMITTERS);
+const storeUrl = freshStoreUrl(kind);
+// On Redis, the server's own CPU time too (INFO cpu), since both processes share the machine's cores.
+const server = kind === 'redis' ? new Redis(storeUrl.replace(/\?.*/, '')) : undefined;
+const serverCpuSeconds = async () => {
+  if (!server) return 0;
+  const info = await server.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return field('used_cpu_user') + field('used_cpu_sys');
+};
+const h = await benchEngine(storeUrl, [noopTemplate('single', 1, () => [])], SUBMITTERS);
 await run(h, warmup);
 const toggle = (on: boolean) => {
   if (callgrind) execFileSync('callgrind_control', ['-i', on ? 'on' : 'off', String(process.pid)]);
 };
+const serverCpu = await serverCpuSeconds();
 const ticks = threadTicks();
 const cpu = process.cpuUsage();
 toggle(true);
@@ -61,6 +72,7 @@ const seconds = (performance.now() - start) / 1000;
 toggle(false);
 const { user, system } = process.cpuUsage(cpu);
 const after = threadTicks();
+const serverUsPerTask = Math.round((((await serverCpuSeconds()) - serverCpu) * 1e6) / size);
 // Clock ticks are 10 ms (USER_HZ 100 on Linux).
 const perTask = (ticksUsed: number) => Math.round((ticksUsed * 10_000) / size);
 const main = String(process.pid);
@@ -72,6 +84,8 @@ console.log(
     cpuUsPerTask: Math.round((user + system) / size),
     mainThreadUsPerTask: perTask(after.get(main)! - ticks.get(main)!),
     otherThreadsUsPerTask: perTask(others),
+    ...(server && { redisUsPerTask: serverUsPerTask }),
   }),
 );
+server?.disconnect();
 await h.close();

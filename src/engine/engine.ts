@@ -332,11 +332,13 @@ export class Engine {
     // need no upstream output): the engine takes them up the moment this one commit is durable.
     const startsNow = scheduledAt === null;
     const status: RequestStatus = startsNow ? 'running' : 'scheduled';
+    const uuid = uuidV7(now);
     const request: RequestRecord = {
-      uuid: uuidV7(now),
+      uuid,
       ref: meta.ref,
-      // Time-ordered like the uuid, so the trace index grows at its end instead of at random pages.
-      traceId: meta.trace_id || uuidV7(now).replaceAll('-', ''),
+      // A request without a trace starts its own, named by its uuid: time-ordered, so the trace
+      // index grows at its end, and a store may find such a trace by the uuid without indexing it.
+      traceId: meta.trace_id || uuid.replaceAll('-', ''),
       name: meta.name ?? null,
       description: meta.description ?? null,
       templateRef: template.refName,

@@ -139,7 +139,7 @@ describe('redis store: keys', () => {
     await admin.zadd(`${prefix}unfinished`, 0, member);
     await admin.set(`${prefix}schema`, '1');
     const upgraded = await open(prefix);
-    expect(await admin.get(`${prefix}schema`)).toBe('3');
+    expect(await admin.get(`${prefix}schema`)).toBe('4');
     expect(await admin.exists(`${prefix}unfinished`)).toBe(0);
     expect(await upgraded.getRevisions(s.request.uuid)).toEqual([s.revision]);
     const claimed = await upgraded.claimRequests('node-a', T0, 15_000, 10);
@@ -192,7 +192,7 @@ describe('redis store: keys', () => {
     await admin.set(`${prefix}schema`, '2');
 
     const upgraded = await open(prefix);
-    expect(await admin.get(`${prefix}schema`)).toBe('3');
+    expect(await admin.get(`${prefix}schema`)).toBe('4');
     expect(await upgraded.getRequest(uuid)).toEqual(s.request);
     expect(await upgraded.getTaskRuns(uuid, 1)).toEqual([run]);
     expect(await upgraded.getRevisions(uuid)).toEqual([s.revision]);

@@ -572,6 +572,14 @@ export function describeStoreContract(
         ).toBe(true);
         expect(await store.readLogs(b.s.request.uuid)).toHaveLength(4);
       });
+
+      it('reads a task run’s lines under its own request only', async () => {
+        const a = await withLogs(4);
+        const b = await withLogs(4);
+        expect(await store.readLogs(a.s.request.uuid, { taskUuid: b.taskUuid })).toEqual([]);
+        const mine = await store.readLogs(b.s.request.uuid, { taskUuid: b.taskUuid });
+        expect(mine.map((l) => l.message)).toEqual(['line 0', 'line 3']);
+      });
     });
 
     describe('listRequests', () => {
@@ -656,6 +664,32 @@ export function describeStoreContract(
         const requests = await seed();
         const { items } = await allPages({ status: 'pending' }, 2);
         expect(items).toEqual(newestFirst(requests.filter((r) => r.status === 'pending')));
+      });
+
+      it('lists a trace named by its first request’s uuid, with the requests that joined it', async () => {
+        await seed();
+        const uuid = randomUUID();
+        const trace = uuid.replaceAll('-', '');
+        const first = makeSubmission({ uuid, traceId: trace, createdAt: T0 + 1500, status: 'canceling' }, 0);
+        const traced = [await create(first)];
+        for (const [i, createdAt] of [T0 + 500, T0 + 1500, T0 + 1500, T0 + 2500].entries()) {
+          const status = i % 2 === 0 ? 'successful' : 'pending';
+          traced.push(await create(makeSubmission({ traceId: trace, createdAt, status }, 0)));
+        }
+        for (const limit of [1, 2, 3, 5, 10]) {
+          expect((await allPages({ traceId: trace }, limit)).items).toEqual(newestFirst(traced));
+        }
+        // Walking the trace, or a smaller status index, with a filter on the other.
+        for (const status of ['pending', 'canceling'] as const) {
+          const mine = traced.filter((r) => r.status === status);
+          expect((await allPages({ traceId: trace, status }, 1)).items).toEqual(newestFirst(mine));
+        }
+        // The uuid of a request in another trace names no trace of its own.
+        const other = traced[1]!.uuid.replaceAll('-', '');
+        expect(await store.listRequests({ traceId: other }, { limit: 10 })).toEqual({
+          items: [],
+          nextCursor: null,
+        });
       });
 
       it('a cursor stays valid when newer requests arrive', async () => {

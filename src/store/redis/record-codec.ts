@@ -21,6 +21,9 @@ export function memberOf(createdAt: number, uuid: string): string {
   return `${String(createdAt).padStart(16, '0')}:${uuid}`;
 }
 
+/** The trace id a request starts when none is given: its uuid without dashes. */
+const ownTrace = (uuid: string): string => uuid.replaceAll('-', '');
+
 const orEmpty = (value: number | string | null): string => (value === null ? '' : String(value));
 const numberOrNull = (value: string | undefined): number | null =>
   value === undefined || value === '' ? null : Number(value);
@@ -80,7 +83,8 @@ export function addRequest(out: ScriptArgs, r: RequestRecord): void {
   out.add(r.status);
   out.add(String(r.updatedAt));
   out.add(r.templateRef);
-  out.add(r.traceId);
+  // A trace of the request's own (layout 4) is '': not stored twice, nor indexed (scripts.ts).
+  out.add(r.traceId === ownTrace(r.uuid) ? '' : r.traceId);
   out.add(orEmpty(r.scheduledAt));
   out.add(JSON.stringify(json));
   if (r.version === 1) {
@@ -101,7 +105,7 @@ export function toRequest(hash: Record<string, string> | string[]): RequestRecor
     ref: h.ref ?? '',
     ...fieldsFromJson<RequestJson>(REQUEST_FIELDS, h.m),
     templateRef: h.t ?? '',
-    traceId: h.tr ?? '',
+    traceId: h.tr === undefined || h.tr === '' ? ownTrace(h.id) : h.tr,
     scheduledAt: numberOrNull(h.sa),
     status: h.s as RequestStatus,
     createdAt: Number(h.c),

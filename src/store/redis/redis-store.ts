@@ -65,8 +65,11 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
  * Layout 3 stores less of each record (record-codec.ts): a request's JSON leaves out what its hash
  * fields hold, a task run's fixed part is its createdAt, and a log line is a JSON array. Layout 2's
  * records read as they are, so upgrading writes nothing but the version.
+ * Layout 4 leaves out of the trace index a request whose trace id is its own uuid (what the
+ * engine makes when none is given; scripts.ts). Layout 3's indexes read as they are, so upgrading
+ * writes only the version; a node of layout 3 would not list such requests by trace, so it refuses.
  */
-const LAYOUT_VERSION = 3;
+const LAYOUT_VERSION = 4;
 const CONNECT_TIMEOUT_MS = 5000;
 const SHAS = Object.fromEntries(
   Object.entries(SCRIPTS).map(([name, lua]) => [name, createHash('sha1').update(lua).digest('hex')]),
