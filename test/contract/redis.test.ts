@@ -209,6 +209,49 @@ describe('redis store: keys', () => {
     await upgraded.close();
   });
 
+  it('keeps the first run of a task’s lines in its hash, and reads layout 3’s, all in a sorted set', async () => {
+    const prefix = freshPrefix();
+    const store = await open(prefix);
+    const s = makeSubmission({}, 1);
+    let run = s.taskRuns[0]!;
+    const task = run.uuid;
+    await store.createRequest(s.request, s.revision, s.taskRuns, s.logs);
+    const line = (n: number, owner: string | null) => makeLog(s.request, `line ${n}`, owner);
+    run = bump(run, { state: 'running' });
+    await store.commit({ taskRuns: [run], logs: [line(1, task), line(2, task), line(3, null)] });
+    await store.commit({ logs: [line(4, task)] });
+    // Saved with the run: no sorted set for the first run, the second in it.
+    const runKey = `${prefix}run:${task}`;
+    const setKey = `${prefix}tlog:${s.request.uuid}:${task}`;
+    expect(await admin.hget(runKey, 'g')).toBe(`${s.request.uuid} 2-3`);
+    expect(await admin.zrange(setKey, 0, -1)).toEqual(['5']);
+    // As layout 3 kept them: every run in the sorted set.
+    await admin.hdel(runKey, 'g');
+    await admin.zadd(setKey, 3, '2-3');
+    await admin.set(`${prefix}schema`, '3');
+    await store.close();
+
+    const upgraded = await open(prefix);
+    expect(await admin.get(`${prefix}schema`)).toBe('4');
+    // The run saved next takes its first run of lines into its hash, after the set's in seq order.
+    run = bump(run, { state: 'successful' });
+    await upgraded.commit({ taskRuns: [run], logs: [line(5, null), line(6, task), line(7, task)] });
+    expect(await admin.hget(runKey, 'g')).toBe(`${s.request.uuid} 7-8`);
+    const all = await upgraded.readLogs(s.request.uuid);
+    const mine = all.filter((l) => l.taskUuid === task);
+    expect(mine.map((l) => l.seq)).toEqual([2, 3, 5, 7, 8]);
+    for (const afterSeq of [0, ...all.map((l) => l.seq)]) {
+      const expected = mine.filter((l) => l.seq > afterSeq);
+      for (const limit of [1, 2, 3]) {
+        expect(await upgraded.readLogs(s.request.uuid, { taskUuid: task, afterSeq, limit })).toEqual(
+          expected.slice(0, limit),
+        );
+      }
+      expect(await upgraded.readLogs(s.request.uuid, { taskUuid: task, afterSeq })).toEqual(expected);
+    }
+    await upgraded.close();
+  });
+
   it('refuses a URL it cannot read with bad_request', () => {
     let error: unknown;
     try {

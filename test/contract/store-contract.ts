@@ -564,6 +564,32 @@ export function describeStoreContract(
         }
       });
 
+      it('pages a task’s lines written with its saves across commits, from any seq', async () => {
+        const s = makeSubmission({}, 1);
+        await create(s);
+        let run = s.taskRuns[0]!;
+        const task = run.uuid;
+        for (let commit = 0; commit < 3; commit++) {
+          run = bump(run, { state: 'running' });
+          const line = (n: number, owner: string | null) =>
+            makeLog(s.request, `commit ${commit} line ${n}`, owner);
+          const logs = [line(0, null), line(1, task), line(2, task), line(3, null), line(4, task)];
+          await store.commit({ taskRuns: [run], logs: commit === 1 ? logs.slice(0, 1) : logs });
+        }
+        const all = await store.readLogs(s.request.uuid);
+        const mine = all.filter((l) => l.taskUuid === task);
+        expect(mine).toHaveLength(6);
+        for (const afterSeq of [0, ...all.map((l) => l.seq)]) {
+          const expected = mine.filter((l) => l.seq > afterSeq);
+          for (const limit of [1, 2, 4]) {
+            expect(await store.readLogs(s.request.uuid, { taskUuid: task, afterSeq, limit })).toEqual(
+              expected.slice(0, limit),
+            );
+          }
+          expect(await store.readLogs(s.request.uuid, { taskUuid: task, afterSeq })).toEqual(expected);
+        }
+      });
+
       it('keeps each request’s lines apart', async () => {
         const a = await withLogs(3);
         const b = await withLogs(3);
@@ -579,6 +605,15 @@ export function describeStoreContract(
         expect(await store.readLogs(a.s.request.uuid, { taskUuid: b.taskUuid })).toEqual([]);
         const mine = await store.readLogs(b.s.request.uuid, { taskUuid: b.taskUuid });
         expect(mine.map((l) => l.message)).toEqual(['line 0', 'line 3']);
+        // Lines written with the run's save too.
+        const c = makeSubmission({}, 1);
+        await create(c);
+        const run = bump(c.taskRuns[0]!, { state: 'running' });
+        await store.commit({ taskRuns: [run], logs: [makeLog(c.request, 'of c', run.uuid)] });
+        expect(await store.readLogs(a.s.request.uuid, { taskUuid: run.uuid })).toEqual([]);
+        expect((await store.readLogs(c.request.uuid, { taskUuid: run.uuid })).map((l) => l.message)).toEqual([
+          'of c',
+        ]);
       });
     });
 

@@ -21,12 +21,15 @@
  *   P req:UUID rn     (a field of the request's hash) the number of its latest revision;
  *                     revisions are numbered from 1, so reading them needs no index of its own
  *   P run:UUID        hash of a task run: v, i (its createdAt; layout 2: JSON of its identity),
- *                     m (JSON array of the fields a save changes, and taskRef, className, inputs)
+ *                     m (JSON array of the fields a save changes, and taskRef, className, inputs),
+ *                     g (layout 4: its first run of log lines when a save of the run wrote it,
+ *                     "REQUEST first-last" or "REQUEST seq"; the others are in tlog)
  *   P runs:UUID:N     list of the task run uuids of a revision, in creation order
  *   P log:UUID        list of a request's log lines, each the JSON array [task, ts, level, source,
  *                     message] (layout 2: an object); a line's seq is its position from 1
- *   P tlog:UUID:TASK  sorted set of one task run's lines: a member per run of consecutive ones,
- *                     "first-last" ("seq" for one line, as layout 2 kept each), scored by last
+ *   P tlog:UUID:TASK  sorted set of one task run's lines but the run in its hash (g): a member
+ *                     per run of consecutive ones, "first-last" ("seq" for one line, as layout 2
+ *                     kept each), scored by last
  *   P schema          the version of this layout
  *   P templates       hash JSON [refName, version] -> JSON of a template record (never changed
  *                     once set: HSETNX, so no script is needed)
@@ -170,6 +173,19 @@ end
 local function check_run(r)
   expect('run', r, run_key(r), tonumber(A[r + 3]))
 end
+-- A commit's check of a run also reads whether its hash holds a run of lines (g): if not, the run's
+-- save takes the first one this commit writes (unfolded marks those runs, folded holds the values).
+local unfolded, folded = {}, {}
+local function check_saved_run(r)
+  local key = run_key(r)
+  local read = nil
+  if seen[key] == nil then
+    local f = redis.call('HMGET', key, 'v', 'g')
+    read = f[1] or ''
+    if not f[2] then unfolded[key] = true end
+  end
+  expect('run', r, key, tonumber(A[r + 3]), read)
+end
 
 -- Writes, once every check passed. A request save keeps identity, owner and lease as stored, but
 -- clears owner and lease when \`release\` is set (the committing node gives its lease up with it).
@@ -213,9 +229,16 @@ local function save_revision(r, counted)
 end
 local function save_run(r)
   local key = run_key(r)
+  local g = folded[key]
   if A[r + 3] == '1' then
-    redis.call('HSET', key, 'v', '1', 'i', A[r + 5], 'm', A[r + 4])
+    if g then
+      redis.call('HSET', key, 'v', '1', 'i', A[r + 5], 'm', A[r + 4], 'g', g)
+    else
+      redis.call('HSET', key, 'v', '1', 'i', A[r + 5], 'm', A[r + 4])
+    end
     redis.call('RPUSH', P .. 'runs:' .. A[r + 1] .. ':' .. A[r + 2], A[r])
+  elseif g then
+    redis.call('HSET', key, 'v', A[r + 3], 'm', A[r + 4], 'g', g)
   else
     redis.call('HSET', key, 'v', A[r + 3], 'm', A[r + 4])
   end
@@ -233,12 +256,21 @@ local function push_all(command, key, values)
 end
 -- Indexes \`count\` lines of one task run from seq on (none for the request's own lines): one member
 -- per run of consecutive lines, "first-last" ("seq" for one line, as layout 2 kept every line),
--- scored by its last seq. A member per line cost 7 % of Redis's instructions per W1 request.
+-- scored by its last seq. A member per line cost 7 % of Redis's instructions per W1 request. The
+-- first run of a task run saved in the same commit goes into its hash with the save (most tasks
+-- write their lines with their end): a sorted set of its own cost a key and a command per task
+-- run, 4 % of Redis's instructions per W1 request.
 local function index_task_lines(req, task, seq, count)
   if task == '' then return end
   local last = tostring(seq + count - 1)
   local member = count == 1 and last or (tostring(seq) .. '-' .. last)
-  redis.call('ZADD', P .. 'tlog:' .. req .. ':' .. task, last, member)
+  local key = P .. 'run:' .. task
+  if unfolded[key] then
+    unfolded[key] = nil
+    folded[key] = req .. ' ' .. member
+  else
+    redis.call('ZADD', P .. 'tlog:' .. req .. ':' .. task, last, member)
+  end
 end
 local function append_logs(groups, from, to)
   for j = from or 1, to or #groups do
@@ -281,7 +313,7 @@ local logs = take_logs({})
 local releases = take_list(take)
 for _, r in ipairs(requests) do check_request(r) end
 for _, r in ipairs(revisions) do check_revision(r) end
-for _, r in ipairs(runs) do check_run(r) end
+for _, r in ipairs(runs) do check_saved_run(r) end
 if owner ~= '' then
   local inserted = {}
   for _, r in ipairs(requests) do
@@ -311,8 +343,9 @@ for _, r in ipairs(requests) do
   if release then released[A[r]] = 'done' end
 end
 for _, r in ipairs(revisions) do save_revision(r) end
-for _, r in ipairs(runs) do save_run(r) end
+-- Lines before the runs' saves, which take the first run of lines of a run that has none.
 append_logs(logs)
+for _, r in ipairs(runs) do save_run(r) end
 for _, uuid in ipairs(releases) do
   if released[uuid] == true then
     local key = P .. 'req:' .. uuid
@@ -416,7 +449,8 @@ return out
 /**
  * readLogs of one task run: request, task, afterSeq, limit (-1: all); returns seq, line pairs. Each
  * run of the task's lines past afterSeq is one LRANGE of the request's log; as every run holds a
- * line at least, \`limit\` runs are enough.
+ * line at least, \`limit\` runs are enough. The run in the task run's hash (g), of the request
+ * read, joins those of the sorted set where its seqs place it.
  */
 const READ_TASK_LOGS = `
 local req = take()
@@ -429,17 +463,36 @@ if limit >= 0 then
   range[5] = 0
   range[6] = limit
 end
+local function bounds(member)
+  local dash = string.find(member, '-', 1, true)
+  if not dash then
+    local seq = tonumber(member)
+    return seq, seq
+  end
+  return tonumber(string.sub(member, 1, dash - 1)), tonumber(string.sub(member, dash + 1))
+end
+local members = redis.call('ZRANGEBYSCORE', unpack(range))
+local g = redis.call('HGET', P .. 'run:' .. task, 'g')
+if g and string.sub(g, 1, #req + 1) == req .. ' ' then
+  local member = string.sub(g, #req + 2)
+  local _, last = bounds(member)
+  if last > after then
+    local at = #members + 1
+    for j, other in ipairs(members) do
+      local _, other_last = bounds(other)
+      if other_last > last then
+        at = j
+        break
+      end
+    end
+    table.insert(members, at, member)
+  end
+end
 local log = P .. 'log:' .. req
 local out = {}
 local left = limit
-for _, member in ipairs(redis.call('ZRANGEBYSCORE', unpack(range))) do
-  local dash = string.find(member, '-', 1, true)
-  local first, last = tonumber(member), nil
-  if dash then
-    first, last = tonumber(string.sub(member, 1, dash - 1)), tonumber(string.sub(member, dash + 1))
-  else
-    last = first
-  end
+for _, member in ipairs(members) do
+  local first, last = bounds(member)
   if first <= after then first = after + 1 end
   if left >= 0 and last - first + 1 > left then last = first + left - 1 end
   for k, line in ipairs(redis.call('LRANGE', log, first - 1, last - 1)) do
