@@ -209,7 +209,7 @@ describe('redis store: keys', () => {
     await upgraded.close();
   });
 
-  it('keeps the first run of a task’s lines in its hash, and reads layout 3’s, all in a sorted set', async () => {
+  it('keeps a task’s first run of lines and its revision’s runs in hashes, and reads layout 3’s', async () => {
     const prefix = freshPrefix();
     const store = await open(prefix);
     const s = makeSubmission({}, 1);
@@ -225,14 +225,19 @@ describe('redis store: keys', () => {
     const setKey = `${prefix}tlog:${s.request.uuid}:${task}`;
     expect(await admin.hget(runKey, 'g')).toBe(`${s.request.uuid} 2-3`);
     expect(await admin.zrange(setKey, 0, -1)).toEqual(['5']);
-    // As layout 3 kept them: every run in the sorted set.
+    // As layout 3 kept them: every run of lines in the sorted set, and the revision's runs in a list.
     await admin.hdel(runKey, 'g');
     await admin.zadd(setKey, 3, '2-3');
+    const revisionKey = `${prefix}rev:${s.request.uuid}:1`;
+    expect(await admin.hget(revisionKey, 'r')).toBe(task);
+    await admin.hdel(revisionKey, 'r');
+    await admin.rpush(`${prefix}runs:${s.request.uuid}:1`, task);
     await admin.set(`${prefix}schema`, '3');
     await store.close();
 
     const upgraded = await open(prefix);
     expect(await admin.get(`${prefix}schema`)).toBe('4');
+    expect(await upgraded.getTaskRuns(s.request.uuid, 1)).toEqual([run]);
     // The run saved next takes its first run of lines into its hash, after the set's in seq order.
     run = bump(run, { state: 'successful' });
     await upgraded.commit({ taskRuns: [run], logs: [line(5, null), line(6, task), line(7, task)] });

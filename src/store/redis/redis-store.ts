@@ -66,8 +66,9 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
  * fields hold, a task run's fixed part is its createdAt, and a log line is a JSON array. Layout 2's
  * records read as they are, so upgrading writes nothing but the version.
  * Layout 4 leaves out of the trace index a request whose trace id is its own uuid (what the
- * engine makes when none is given; scripts.ts), and keeps a task run's first run of log lines in
- * its hash when the run's save wrote it, not in a sorted set of its own: two keys fewer per request.
+ * engine makes when none is given; scripts.ts), keeps a task run's first run of log lines in its
+ * hash when the run's save wrote it, not in a sorted set of its own, and lists the task runs
+ * created with a request in its revision's hash, not in a list: three keys fewer per request.
  * Layout 3's records and indexes read as they are, so upgrading writes only the version; a node of
  * layout 3 would not list such requests by trace nor find those lines, so it refuses layout 4.
  */

@@ -24,7 +24,10 @@
  *                     m (JSON array of the fields a save changes, and taskRef, className, inputs),
  *                     g (layout 4: its first run of log lines when a save of the run wrote it,
  *                     "REQUEST first-last" or "REQUEST seq"; the others are in tlog)
- *   P runs:UUID:N     list of the task run uuids of a revision, in creation order
+ *   P rev:UUID:N r    (layout 4: a field of the revision's hash) the uuids of the task runs
+ *                     created with the revision's request, in order, separated by spaces
+ *   P runs:UUID:N     list of the task run uuids of a revision created after it (layout 3: all),
+ *                     in creation order
  *   P log:UUID        list of a request's log lines, each the JSON array [task, ts, level, source,
  *                     message] (layout 2: an object); a line's seq is its position from 1
  *   P tlog:UUID:TASK  sorted set of one task run's lines but the run in its hash (g): a member
@@ -214,10 +217,15 @@ local function save_request(r, release, revision)
   end
 end
 -- A new revision raises its request's rn, unless the request's insert recorded it (\`counted\`).
-local function save_revision(r, counted)
+-- \`listed\` is the uuids of the task runs created with it (createRequests), kept in its hash.
+local function save_revision(r, counted, listed)
   local key = revision_key(r)
   if A[r + 2] == '1' then
-    redis.call('HSET', key, 'v', '1', 'i', A[r + 4], 'm', A[r + 3])
+    if listed then
+      redis.call('HSET', key, 'v', '1', 'i', A[r + 4], 'm', A[r + 3], 'r', listed)
+    else
+      redis.call('HSET', key, 'v', '1', 'i', A[r + 4], 'm', A[r + 3])
+    end
     if not counted then
       local req = P .. 'req:' .. A[r]
       local latest = tonumber(redis.call('HGET', req, 'rn')) or 0
@@ -227,7 +235,8 @@ local function save_revision(r, counted)
     redis.call('HSET', key, 'v', A[r + 2], 'm', A[r + 3])
   end
 end
-local function save_run(r)
+-- A new run joins its revision's list, unless the revision's hash lists it (\`listed\`).
+local function save_run(r, listed)
   local key = run_key(r)
   local g = folded[key]
   if A[r + 3] == '1' then
@@ -236,7 +245,7 @@ local function save_run(r)
     else
       redis.call('HSET', key, 'v', '1', 'i', A[r + 5], 'm', A[r + 4])
     end
-    redis.call('RPUSH', P .. 'runs:' .. A[r + 1] .. ':' .. A[r + 2], A[r])
+    if not listed then redis.call('RPUSH', P .. 'runs:' .. A[r + 1] .. ':' .. A[r + 2], A[r]) end
   elseif g then
     redis.call('HSET', key, 'v', A[r + 3], 'm', A[r + 4], 'g', g)
   else
@@ -390,8 +399,16 @@ local out = {}
 for j, r in ipairs(reqs) do
   if not existing[j] then
     save_request(r, false, A[revs[j] + 1])
-    save_revision(revs[j], true)
-    for k = (run_ends[j - 1] or 0) + 1, run_ends[j] do save_run(runs[k]) end
+    -- The revision's hash lists its runs created here: a list of their own cost a key and a
+    -- command per request.
+    local rev, listed, mine = revs[j], {}, {}
+    for k = (run_ends[j - 1] or 0) + 1, run_ends[j] do
+      local run = runs[k]
+      mine[k] = A[run + 1] == A[rev] and A[run + 2] == A[rev + 1]
+      if mine[k] then listed[#listed + 1] = A[run] end
+    end
+    save_revision(rev, true, #listed > 0 and table.concat(listed, ' ') or nil)
+    for k = (run_ends[j - 1] or 0) + 1, run_ends[j] do save_run(runs[k], mine[k]) end
     append_logs(groups, (group_ends[j - 1] or 0) + 1, group_ends[j])
     out[j] = { 1 }
   end
@@ -433,11 +450,22 @@ end
 return out
 `;
 
-/** getTaskRuns: uuid, i and m of each task run of a revision, in creation order. */
+/**
+ * getTaskRuns: uuid, i and m of each task run of a revision, in creation order: those its hash
+ * lists (created with it), then those of its list.
+ */
 const GET_TASK_RUNS = `
-local list = P .. 'runs:' .. take() .. ':' .. take()
+local req, n = take(), take()
+local uuids = {}
+local listed = redis.call('HGET', P .. 'rev:' .. req .. ':' .. n, 'r')
+if listed then
+  for uuid in string.gmatch(listed, '%S+') do uuids[#uuids + 1] = uuid end
+end
+for _, uuid in ipairs(redis.call('LRANGE', P .. 'runs:' .. req .. ':' .. n, 0, -1)) do
+  uuids[#uuids + 1] = uuid
+end
 local out = {}
-for _, uuid in ipairs(redis.call('LRANGE', list, 0, -1)) do
+for _, uuid in ipairs(uuids) do
   local f = redis.call('HMGET', P .. 'run:' .. uuid, 'i', 'm')
   out[#out + 1] = uuid
   out[#out + 1] = f[1]
