@@ -2,7 +2,8 @@
  * The engine's own work in W1 once it is warm: `warmup` one-task requests (50 submitters), then
  * `size` more, measured. Prints `{ tasksPerSecond, cpuUsPerTask, mainThreadUsPerTask,
  * otherThreadsUsPerTask }`: the other threads are V8's compiler and collector, which a cold run of
- * 10,000 tasks keeps busy for a third of the process's time or more. With `--callgrind`, the process counts its
+ * 10,000 tasks keeps busy for a third of the process's time or more. On Redis, `redisUsPerTask` is
+ * the server's CPU per task over the same requests (INFO cpu), as both share the machine's cores. With `--callgrind`, the process counts its
  * own instructions over the measured requests only, in every thread (V8 names its own functions,
  * so the count also says where they go):
  *

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { O3Error, StaleWriteError, StoreUnavailableError } from '../../src/errors.js';
-import type { LogLine, RequestRecord, Store, TaskRunRecord } from '../../src/store/store.js';
+import type { LogLine, RequestRecord, Store, StoredLogLine, TaskRunRecord } from '../../src/store/store.js';
 import {
   T0,
   bump,
@@ -26,6 +26,30 @@ export interface StoreContractOptions {
    * would have). Without it, the "several nodes" tests use the one store object for every node.
    */
   openPeer?: (store: Store) => Promise<Store>;
+}
+
+/**
+ * Checks the pages of one task run's lines from every seq of its request's log, at each limit and
+ * without one, against the whole log filtered; returns the task's lines.
+ */
+export async function expectTaskLinePages(
+  store: Store,
+  requestUuid: string,
+  task: string,
+  limits: number[],
+): Promise<StoredLogLine[]> {
+  const all = await store.readLogs(requestUuid);
+  const mine = all.filter((l) => l.taskUuid === task);
+  for (const afterSeq of [0, ...all.map((l) => l.seq)]) {
+    const expected = mine.filter((l) => l.seq > afterSeq);
+    for (const limit of limits) {
+      expect(await store.readLogs(requestUuid, { taskUuid: task, afterSeq, limit })).toEqual(
+        expected.slice(0, limit),
+      );
+    }
+    expect(await store.readLogs(requestUuid, { taskUuid: task, afterSeq })).toEqual(expected);
+  }
+  return mine;
 }
 
 /** Registers the contract suite for one backend; `makeStore` must return a fresh, empty, initialised store. */
@@ -550,18 +574,7 @@ export function describeStoreContract(
           const lines = [line(0, task), line(1, task), line(2, null), line(3, task), line(4, other)];
           await store.commit({ logs: commit === 2 ? lines.slice(0, 1) : lines });
         }
-        const all = await store.readLogs(s.request.uuid);
-        const mine = all.filter((l) => l.taskUuid === task);
-        expect(await store.readLogs(s.request.uuid, { taskUuid: task })).toEqual(mine);
-        for (const afterSeq of [0, ...all.map((l) => l.seq)]) {
-          const expected = mine.filter((l) => l.seq > afterSeq);
-          for (const limit of [1, 2, 5]) {
-            expect(await store.readLogs(s.request.uuid, { taskUuid: task, afterSeq, limit })).toEqual(
-              expected.slice(0, limit),
-            );
-          }
-          expect(await store.readLogs(s.request.uuid, { taskUuid: task, afterSeq })).toEqual(expected);
-        }
+        await expectTaskLinePages(store, s.request.uuid, task, [1, 2, 5]);
       });
 
       it('pages a task’s lines written with its saves across commits, from any seq', async () => {
@@ -576,18 +589,7 @@ export function describeStoreContract(
           const logs = [line(0, null), line(1, task), line(2, task), line(3, null), line(4, task)];
           await store.commit({ taskRuns: [run], logs: commit === 1 ? logs.slice(0, 1) : logs });
         }
-        const all = await store.readLogs(s.request.uuid);
-        const mine = all.filter((l) => l.taskUuid === task);
-        expect(mine).toHaveLength(6);
-        for (const afterSeq of [0, ...all.map((l) => l.seq)]) {
-          const expected = mine.filter((l) => l.seq > afterSeq);
-          for (const limit of [1, 2, 4]) {
-            expect(await store.readLogs(s.request.uuid, { taskUuid: task, afterSeq, limit })).toEqual(
-              expected.slice(0, limit),
-            );
-          }
-          expect(await store.readLogs(s.request.uuid, { taskUuid: task, afterSeq })).toEqual(expected);
-        }
+        expect(await expectTaskLinePages(store, s.request.uuid, task, [1, 2, 4])).toHaveLength(6);
       });
 
       it('keeps each request’s lines apart', async () => {

@@ -65,7 +65,7 @@ local function move(name, before, after, k)
 end
 -- A request whose trace id is its own uuid without dashes, as the engine makes one when none is
 -- given, stores it as '' and is not in the trace index: listRequests finds a trace's first request
--- by its uuid. A trace of one request cost a key of its own, 2.5 % of Redis's instructions per W1
+-- by its uuid. A trace of one request cost a key of its own, 3 % of Redis's instructions per W1
 -- request.
 local function reindex(uuid, k, news, newt, newtr, newsa, s, t, tr)
   if s == nil then redis.call('ZADD', P .. 'idx:all', '0', k) end
@@ -267,8 +267,7 @@ end
 -- per run of consecutive lines, "first-last" ("seq" for one line, as layout 2 kept every line),
 -- scored by its last seq. A member per line cost 7 % of Redis's instructions per W1 request. The
 -- first run of a task run saved in the same commit goes into its hash with the save (most tasks
--- write their lines with their end): a sorted set of its own cost a key and a command per task
--- run, 4 % of Redis's instructions per W1 request.
+-- write their lines with their end): no sorted set, so a key fewer per task run.
 local function index_task_lines(req, task, seq, count)
   if task == '' then return end
   local last = tostring(seq + count - 1)
