@@ -209,7 +209,7 @@ describe('redis store: keys', () => {
     await upgraded.close();
   });
 
-  it('keeps a task’s first run of lines and its revision’s runs in hashes, and reads layout 3’s', async () => {
+  it('keeps a task’s first run of lines and its revision’s runs in hashes, and upgrades layout 3', async () => {
     const prefix = freshPrefix();
     const store = await open(prefix);
     const s = makeSubmission({}, 1);
@@ -232,11 +232,21 @@ describe('redis store: keys', () => {
     expect(await admin.hget(revisionKey, 'r')).toBe(task);
     await admin.hdel(revisionKey, 'r');
     await admin.rpush(`${prefix}runs:${s.request.uuid}:1`, task);
+    // And an index of all requests, which layout 4 drops: the list merges the status indexes.
+    await admin.zadd(
+      `${prefix}idx:all`,
+      0,
+      `${String(s.request.createdAt).padStart(16, '0')}:${s.request.uuid}`,
+    );
     await admin.set(`${prefix}schema`, '3');
     await store.close();
 
     const upgraded = await open(prefix);
     expect(await admin.get(`${prefix}schema`)).toBe('4');
+    expect(await admin.exists(`${prefix}idx:all`)).toBe(0);
+    expect((await upgraded.listRequests({}, { limit: 10 })).items.map((r) => r.uuid)).toEqual([
+      s.request.uuid,
+    ]);
     expect(await upgraded.getTaskRuns(s.request.uuid, 1)).toEqual([run]);
     // The run saved next takes its first run of lines into its hash, after the set's in seq order.
     run = bump(run, { state: 'successful' });

@@ -68,9 +68,10 @@ export function createRedisStore(url: string, options: RedisStoreOptions = {}): 
  * Layout 4 leaves out of the trace index a request whose trace id is its own uuid (what the
  * engine makes when none is given; scripts.ts), keeps a task run's first run of log lines in its
  * hash when the run's save wrote it, not in a sorted set of its own, and lists the task runs
- * created with a request in its revision's hash, not in a list: three keys fewer per request.
- * Layout 3's records and indexes read as they are, so upgrading writes only the version; a node of
- * layout 3 would not list such requests by trace nor find those lines, so it refuses layout 4.
+ * created with a request in its revision's hash, not in a list: three keys fewer per request. The
+ * list of all requests merges the status indexes, so upgrading drops the index of all requests;
+ * layout 3's records and other indexes read as they are. A node of layout 3 would not list such
+ * requests by trace nor find those lines, so it refuses layout 4.
  */
 const LAYOUT_VERSION = 4;
 const CONNECT_TIMEOUT_MS = 5000;
@@ -392,7 +393,12 @@ class RedisStore implements Store {
       );
     }
     if (stored < LAYOUT_VERSION) {
-      await redis.multi().del(this.#key('unfinished')).set(key, String(LAYOUT_VERSION)).exec();
+      // Indexes later layouts do without (UNLINK: a large one is freed in the background).
+      await redis
+        .multi()
+        .unlink(this.#key('unfinished'), this.#key('idx:all'))
+        .set(key, String(LAYOUT_VERSION))
+        .exec();
     }
   }
 

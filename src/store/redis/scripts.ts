@@ -11,10 +11,11 @@
  *                     l (leaseExpiresAt), v (version), m (JSON array of the other fields,
  *                     record-codec.ts); '' is null
  *   P refs            hash ref -> uuid
- *   P idx:all, P idx:s:STATUS, P idx:t:TEMPLATE, P idx:tr:TRACE
+ *   P idx:s:STATUS, P idx:t:TEMPLATE, P idx:tr:TRACE
  *                     list indexes: sorted sets of members "createdAt(16 digits):uuid", all of
  *                     score 0, so lexicographic order is (createdAt, uuid) and a cursor is a member;
- *                     a request whose trace id is its own uuid (tr '') is not in idx:tr
+ *                     a request whose trace id is its own uuid (tr '') is not in idx:tr; the list
+ *                     of all requests merges the status indexes (layout 3 kept an idx:all too)
  *   P due             sorted set uuid by scheduledAt, of scheduled requests
  *   P rev:UUID:N      hash of a revision: v, i (JSON of the fields fixed when it is added),
  *                     m (JSON array of those a save changes: status, times, error, version)
@@ -37,6 +38,8 @@
  *   P templates       hash JSON [refName, version] -> JSON of a template record (never changed
  *                     once set: HSETNX, so no script is needed)
  */
+
+import { RequestStatus } from '../records.js';
 
 // Shared by every script: the prefix, argument reading, stale errors and index upkeep.
 const PRELUDE = `
@@ -68,7 +71,6 @@ end
 -- by its uuid. A trace of one request cost a key of its own, 3 % of Redis's instructions per W1
 -- request.
 local function reindex(uuid, k, news, newt, newtr, newsa, s, t, tr)
-  if s == nil then redis.call('ZADD', P .. 'idx:all', '0', k) end
   move('idx:s:', s, news, k)
   move('idx:t:', t, newt, k)
   if tr ~= newtr then
@@ -536,10 +538,10 @@ return out
 
 /**
  * listRequests: filter pairs (count, then field s/t/tr and value), cursor member ('' for none),
- * and how many to return. Walks the smallest matching index newest first, checking the other
- * filters on each request, and stops as soon as it has enough. A trace's index leaves out the
- * request whose uuid the trace id is (reindex): walking it, that request joins where its member
- * falls.
+ * and how many to return. Without filters, merges a page of each status index. Else walks the
+ * smallest matching index newest first, checking the other filters on each request, and stops as
+ * soon as it has enough. A trace's index leaves out the request whose uuid the trace id is
+ * (reindex): walking it, that request joins where its member falls.
  */
 const LIST_REQUESTS = `
 local filters = {}
@@ -550,13 +552,30 @@ for _ = 1, count do
 end
 local cursor = take()
 local want = tonumber(take())
-local index, size = P .. 'idx:all', nil
+local max = cursor == '' and '+' or ('(' .. cursor)
+-- Every request is in one status index, so the newest \`want\` of all are among the newest \`want\`
+-- of each: no index of all requests to keep, a command per request fewer.
+if count == 0 then
+  local members = {}
+  for _, status in ipairs({ ${Object.values(RequestStatus)
+    .map((status) => `'${status}'`)
+    .join(', ')} }) do
+    local page = redis.call('ZREVRANGEBYLEX', P .. 'idx:s:' .. status, max, '-', 'LIMIT', 0, want)
+    for _, member in ipairs(page) do members[#members + 1] = member end
+  end
+  table.sort(members, function(a, b) return a > b end)
+  local out = {}
+  for j = 1, math.min(want, #members) do
+    out[j] = redis.call('HGETALL', P .. 'req:' .. string.sub(members[j], 18))
+  end
+  return out
+end
+local index, size = nil, nil
 for field, value in pairs(filters) do
   local key = P .. 'idx:' .. field .. ':' .. value
   local n = redis.call('ZCARD', key)
   if size == nil or n < size then index, size = key, n end
 end
-local max = cursor == '' and '+' or ('(' .. cursor)
 -- The member of the request that started the trace, if the walk is the trace's index and it lies
 -- before the cursor.
 local first = nil
