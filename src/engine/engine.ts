@@ -13,6 +13,7 @@ import type { RequestPayload } from '../request/payload.js';
 import type { CompiledTemplate } from '../template/types.js';
 import {
   isRequestEnded,
+  ownTraceId,
   type ChangeSet,
   type LogLine,
   type RequestRecord,
@@ -336,9 +337,8 @@ export class Engine {
     const request: RequestRecord = {
       uuid,
       ref: meta.ref,
-      // A request without a trace starts its own, named by its uuid: time-ordered, so the trace
-      // index grows at its end, and a store may find such a trace by the uuid without indexing it.
-      traceId: meta.trace_id || uuid.replaceAll('-', ''),
+      // Time-ordered like the uuid, so a trace index grows at its end.
+      traceId: meta.trace_id || ownTraceId(uuid),
       name: meta.name ?? null,
       description: meta.description ?? null,
       templateRef: template.refName,

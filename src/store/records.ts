@@ -63,6 +63,14 @@ export const REQUEST_TRANSITIONS: Readonly<Record<RequestStatus, readonly Reques
   canceled: ['scheduled', 'pending', 'running', 'canceling'],
 };
 
+/**
+ * The trace id of a request submitted without one: it starts its own trace, named by its uuid
+ * without dashes (a store may find such a trace by the uuid instead of indexing it).
+ */
+export function ownTraceId(requestUuid: string): string {
+  return requestUuid.replaceAll('-', '');
+}
+
 /** True when a request has ended (successful, failed or canceled): nothing changes until a retry or revise. */
 export function isRequestEnded(status: string): boolean {
   return ENDED_REQUEST.has(status);

@@ -5,13 +5,14 @@
  * into the fields fixed at insert (identity, and a revision's payload) and the rest (written by every
  * save), which is how a save never changes them.
  */
-import type {
-  LogLine,
-  RequestRecord,
-  RequestStatus,
-  RevisionRecord,
-  StoredLogLine,
-  TaskRunRecord,
+import {
+  ownTraceId,
+  type LogLine,
+  type RequestRecord,
+  type RequestStatus,
+  type RevisionRecord,
+  type StoredLogLine,
+  type TaskRunRecord,
 } from '../store.js';
 import { jsonWithDocument } from '../document-json.js';
 import type { ScriptArgs } from './script-args.js';
@@ -20,9 +21,6 @@ import type { ScriptArgs } from './script-args.js';
 export function memberOf(createdAt: number, uuid: string): string {
   return `${String(createdAt).padStart(16, '0')}:${uuid}`;
 }
-
-/** The trace id a request starts when none is given: its uuid without dashes. */
-const ownTrace = (uuid: string): string => uuid.replaceAll('-', '');
 
 const orEmpty = (value: number | string | null): string => (value === null ? '' : String(value));
 const numberOrNull = (value: string | undefined): number | null =>
@@ -84,7 +82,7 @@ export function addRequest(out: ScriptArgs, r: RequestRecord): void {
   out.add(String(r.updatedAt));
   out.add(r.templateRef);
   // A trace of the request's own (layout 4) is '': not stored twice, nor indexed (scripts.ts).
-  out.add(r.traceId === ownTrace(r.uuid) ? '' : r.traceId);
+  out.add(r.traceId === ownTraceId(r.uuid) ? '' : r.traceId);
   out.add(orEmpty(r.scheduledAt));
   out.add(JSON.stringify(json));
   if (r.version === 1) {
@@ -105,7 +103,7 @@ export function toRequest(hash: Record<string, string> | string[]): RequestRecor
     ref: h.ref ?? '',
     ...fieldsFromJson<RequestJson>(REQUEST_FIELDS, h.m),
     templateRef: h.t ?? '',
-    traceId: h.tr === undefined || h.tr === '' ? ownTrace(h.id) : h.tr,
+    traceId: h.tr === undefined || h.tr === '' ? ownTraceId(h.id) : h.tr,
     scheduledAt: numberOrNull(h.sa),
     status: h.s as RequestStatus,
     createdAt: Number(h.c),

@@ -39,7 +39,7 @@
  *                     once set: HSETNX, so no script is needed)
  */
 
-import { RequestStatus } from '../records.js';
+import { REQUEST_STATUSES } from '../records.js';
 
 // Shared by every script: the prefix, argument reading, stale errors and index upkeep.
 const PRELUDE = `
@@ -192,6 +192,12 @@ local function check_saved_run(r)
   expect('run', r, key, tonumber(A[r + 3]), read)
 end
 
+-- HSET of the fields given, and of \`field\` too when \`value\` is set: a field only some writes have.
+local function hset_also(key, field, value, ...)
+  if value then return redis.call('HSET', key, field, value, ...) end
+  return redis.call('HSET', key, ...)
+end
+
 -- Writes, once every check passed. A request save keeps identity, owner and lease as stored, but
 -- clears owner and lease when \`release\` is set (the committing node gives its lease up with it).
 -- An insert given \`revision\` (the number of the revision created with it) records it as rn.
@@ -223,11 +229,7 @@ end
 local function save_revision(r, counted, listed)
   local key = revision_key(r)
   if A[r + 2] == '1' then
-    if listed then
-      redis.call('HSET', key, 'v', '1', 'i', A[r + 4], 'm', A[r + 3], 'r', listed)
-    else
-      redis.call('HSET', key, 'v', '1', 'i', A[r + 4], 'm', A[r + 3])
-    end
+    hset_also(key, 'r', listed, 'v', '1', 'i', A[r + 4], 'm', A[r + 3])
     if not counted then
       local req = P .. 'req:' .. A[r]
       local latest = tonumber(redis.call('HGET', req, 'rn')) or 0
@@ -242,16 +244,10 @@ local function save_run(r, listed)
   local key = run_key(r)
   local g = folded[key]
   if A[r + 3] == '1' then
-    if g then
-      redis.call('HSET', key, 'v', '1', 'i', A[r + 5], 'm', A[r + 4], 'g', g)
-    else
-      redis.call('HSET', key, 'v', '1', 'i', A[r + 5], 'm', A[r + 4])
-    end
+    hset_also(key, 'g', g, 'v', '1', 'i', A[r + 5], 'm', A[r + 4])
     if not listed then redis.call('RPUSH', P .. 'runs:' .. A[r + 1] .. ':' .. A[r + 2], A[r]) end
-  elseif g then
-    redis.call('HSET', key, 'v', A[r + 3], 'm', A[r + 4], 'g', g)
   else
-    redis.call('HSET', key, 'v', A[r + 3], 'm', A[r + 4])
+    hset_also(key, 'g', g, 'v', A[r + 3], 'm', A[r + 4])
   end
 end
 -- Appends log lines in their order: one RPUSH per run of lines of one request and one ZADD per run
@@ -557,9 +553,7 @@ local max = cursor == '' and '+' or ('(' .. cursor)
 -- of each: no index of all requests to keep, a command per request fewer.
 if count == 0 then
   local members = {}
-  for _, status in ipairs({ ${Object.values(RequestStatus)
-    .map((status) => `'${status}'`)
-    .join(', ')} }) do
+  for _, status in ipairs({ ${REQUEST_STATUSES.map((status) => `'${status}'`).join(', ')} }) do
     local page = redis.call('ZREVRANGEBYLEX', P .. 'idx:s:' .. status, max, '-', 'LIMIT', 0, want)
     for _, member in ipairs(page) do members[#members + 1] = member end
   end
